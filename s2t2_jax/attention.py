@@ -1,0 +1,118 @@
+"""Multi-head attention shared by the encoder and decoder, plus small layer helpers.
+
+Shape letters: B batch, T query positions, S key positions, N heads, H head dim, D model width.
+Parameter names (`q_proj`, `k_proj`, `v_proj`, `out_proj`) mirror the reference's state dict.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+# Exact two-pass variance: the default fast variance (E[x^2] - E[x]^2) drifts from the reference.
+LayerNorm = functools.partial(nn.LayerNorm, use_fast_variance=False)
+
+
+def _gelu_tanh(x: jax.Array) -> jax.Array:
+    return jax.nn.gelu(x, approximate=True)
+
+
+ACT_FNS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "gelu": functools.partial(jax.nn.gelu, approximate=False),  # torch's erf GELU
+    "gelu_new": _gelu_tanh,
+    "gelu_fast": _gelu_tanh,
+    "gelu_pytorch_tanh": _gelu_tanh,
+    "quick_gelu": lambda x: x * jax.nn.sigmoid(1.702 * x),
+    "relu": jax.nn.relu,
+    "silu": jax.nn.silu,
+    "swish": jax.nn.silu,
+    "tanh": jnp.tanh,
+    "sigmoid": jax.nn.sigmoid,
+    "linear": lambda x: x,
+}
+
+
+def mask_bias(mask: jax.Array, dtype: jnp.dtype = jnp.float32) -> jax.Array:
+    """Boolean `[..., S]` keep-mask -> additive bias (0 or `finfo.min`), as the reference builds it."""
+    return jnp.where(mask, 0.0, jnp.finfo(dtype).min).astype(dtype)
+
+
+class Attention(nn.Module):
+    """Multi-head attention with biased q/k/v/out projections and `q * head_dim**-0.5`."""
+
+    embed_dim: int
+    num_heads: int
+    dropout: float = 0.0
+    dtype: jnp.dtype = jnp.float32
+
+    def setup(self) -> None:
+        dense = functools.partial(nn.Dense, self.embed_dim, dtype=self.dtype)
+        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (
+            dense(name=n) for n in ("q_proj", "k_proj", "v_proj", "out_proj")
+        )
+        self.attn_dropout = nn.Dropout(self.dropout)
+
+    @property
+    def head_dim(self) -> int:
+        return self.embed_dim // self.num_heads
+
+    def _split(self, x: jax.Array) -> jax.Array:
+        return x.reshape(*x.shape[:-1], self.num_heads, self.head_dim)  # [B, S, N, H]
+
+    def project_kv(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Keys and values `[B, S, N, H]` for inputs `[B, S, D]`."""
+        return self._split(self.k_proj(x)), self._split(self.v_proj(x))
+
+    def project_q(self, x: jax.Array) -> jax.Array:
+        """Scaled queries `[B, T, N, H]`."""
+        return self._split(self.q_proj(x) * (self.head_dim**-0.5))
+
+    def attend(
+        self, q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None,
+        deterministic: bool = True,
+    ) -> jax.Array:
+        """Softmax attention of `q [B,T,N,H]` over `k, v [B,S,N,H]` + `bias [B|1, 1|N, T|1, S]`."""
+        scores = jnp.einsum("btnh,bsnh->bnts", q, k)
+        if bias is not None:
+            scores = scores + bias.astype(scores.dtype)
+        probs = jax.nn.softmax(scores.astype(jnp.float32), axis=-1).astype(v.dtype)
+        if self.dropout > 0.0 and not deterministic:
+            probs = self.attn_dropout(probs, deterministic=False)
+        out = jnp.einsum("bnts,bsnh->btnh", probs, v)
+        return self.out_proj(out.reshape(*out.shape[:2], self.embed_dim))
+
+    def __call__(
+        self, x: jax.Array, bias: jax.Array | None = None, deterministic: bool = True
+    ) -> jax.Array:
+        """Self-attention over `x [B, T, D]` -> `[B, T, D]`."""
+        k, v = self.project_kv(x)
+        return self.attend(self.project_q(x), k, v, bias, deterministic)
+
+
+def conv1d(
+    x: jax.Array, kernel: jax.Array, bias: jax.Array | None, stride: int = 1,
+    padding: int | str = "VALID", groups: int = 1,
+) -> jax.Array:
+    """1-D convolution, `x [B, L, C_in]`, `kernel [K, C_in/groups, C_out]` -> `[B, L', C_out]`."""
+    pad = padding if isinstance(padding, str) else [(padding, padding)]
+    y = jax.lax.conv_general_dilated(
+        x, kernel.astype(x.dtype), (stride,), pad,
+        dimension_numbers=("NWC", "WIO", "NWC"), feature_group_count=groups,
+    )
+    return y if bias is None else y + bias.astype(y.dtype)
+
+
+def sinusoidal_table(rows: int, dim: int, padding_idx: int | None) -> jax.Array:
+    """The reference's sinusoidal position table `[rows, dim]`: all sines, then all cosines."""
+    half = dim // 2
+    freq = jnp.exp(jnp.arange(half, dtype=jnp.float32) * -(math.log(10000) / (half - 1)))
+    ang = jnp.arange(rows, dtype=jnp.float32)[:, None] * freq[None, :]
+    table = jnp.concatenate([jnp.sin(ang), jnp.cos(ang)], axis=1)
+    if padding_idx is not None:
+        table = table.at[padding_idx].set(0.0)
+    return table

@@ -1,0 +1,257 @@
+"""Wav2Vec2 speech encoder (HF `Wav2Vec2Model`), every variant its config can express.
+
+Shape letters: B batch, L samples, F conv frames, C conv channels, D hidden size.
+Submodule names mirror the reference's state dict (`feature_extractor.conv_layers.0.conv` is
+`feature_extractor/conv_layers_0/conv`), so the converter's table stays a rename.
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from s2t2_jax.attention import ACT_FNS, Attention, LayerNorm, conv1d, mask_bias
+from s2t2_jax.config import EncoderConfig
+
+
+def conv_output_lengths(lengths, config: EncoderConfig, add_adapter: bool | None = None):
+    """Frames after the conv stack (and the adapter, by the reference's formula) for sample counts.
+
+    Works on Python ints, numpy and jax integer arrays alike.
+    """
+    add_adapter = config.add_adapter if add_adapter is None else add_adapter
+    for k, s in zip(config.conv_kernel, config.conv_stride, strict=True):
+        lengths = (lengths - k) // s + 1
+    if add_adapter:
+        for _ in range(config.num_adapter_layers):
+            lengths = (lengths - 1) // config.adapter_stride + 1
+    return lengths
+
+
+def min_input_samples(config: EncoderConfig) -> int:
+    """Fewest samples that give one frame out of the conv stack."""
+    n = 1
+    for k, s in reversed(list(zip(config.conv_kernel, config.conv_stride, strict=True))):
+        n = (n - 1) * s + k
+    return n
+
+
+def frame_mask(
+    sample_mask: jax.Array, num_frames: int, config: EncoderConfig, add_adapter: bool | None = None
+) -> jax.Array:
+    """Sample mask `[B, L]` (right padded) -> boolean frame mask `[B, num_frames]`."""
+    lengths = conv_output_lengths(sample_mask.astype(jnp.int32).sum(-1), config, add_adapter)
+    return jnp.arange(num_frames)[None, :] < lengths[:, None]
+
+
+class ConvLayer(nn.Module):
+    """Conv1d -> optional norm (`layer`: LayerNorm over channels; `group`: per-channel GroupNorm)."""
+
+    config: EncoderConfig
+    layer_id: int
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        cfg, i = self.config, self.layer_id
+        x = nn.Conv(
+            cfg.conv_dim[i], (cfg.conv_kernel[i],), strides=(cfg.conv_stride[i],), padding="VALID",
+            use_bias=cfg.conv_bias, dtype=self.dtype, name="conv",
+        )(x)
+        if cfg.feat_extract_norm == "layer":
+            x = LayerNorm(epsilon=1e-5, dtype=self.dtype, name="layer_norm")(x)
+        elif i == 0:  # GroupNorm(num_groups=C): each channel normalised over time
+            x = nn.GroupNorm(
+                num_groups=cfg.conv_dim[0], epsilon=1e-5, use_fast_variance=False,
+                dtype=self.dtype, name="layer_norm",
+            )(x)
+        return ACT_FNS[cfg.feat_extract_activation](x)
+
+
+class PositionalConv(nn.Module):
+    """Grouped Conv1d with weight norm over the kernel axis (`dim=2`), "same" padding, then act.
+
+    Params mirror the reference's weight-norm pair: `weight_g [K]` and `weight_v [K, D/G, D]`;
+    the kernel is `g[k] * v[k] / ||v[k]||`.
+    """
+
+    config: EncoderConfig
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        cfg = self.config
+        k, g, d = cfg.num_conv_pos_embeddings, cfg.num_conv_pos_embedding_groups, cfg.hidden_size
+        v = self.param("weight_v", nn.initializers.normal(0.02), (k, d // g, d))
+        gain = self.param("weight_g", nn.initializers.ones, (k,))
+        bias = self.param("bias", nn.initializers.zeros, (d,))
+        kernel = gain[:, None, None] * v / jnp.sqrt(jnp.sum(v * v, axis=(1, 2), keepdims=True))
+        y = conv1d(x, kernel, bias, padding=k // 2, groups=g)
+        if k % 2 == 0:
+            y = y[:, :-1]
+        return ACT_FNS[cfg.feat_extract_activation](y)
+
+
+class FeedForward(nn.Module):
+    config: EncoderConfig
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: jax.Array, deterministic: bool = True) -> jax.Array:
+        cfg = self.config
+        x = nn.Dense(cfg.intermediate_size, dtype=self.dtype, name="intermediate_dense")(x)
+        x = nn.Dropout(cfg.activation_dropout)(ACT_FNS[cfg.hidden_act](x), deterministic)
+        x = nn.Dense(cfg.hidden_size, dtype=self.dtype, name="output_dense")(x)
+        return nn.Dropout(cfg.hidden_dropout)(x, deterministic)
+
+
+class EncoderLayer(nn.Module):
+    """A transformer layer: pre-LN when `do_stable_layer_norm`, else post-LN."""
+
+    config: EncoderConfig
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, h: jax.Array, bias: jax.Array | None, deterministic: bool = True):
+        cfg = self.config
+        attn = Attention(
+            cfg.hidden_size, cfg.num_attention_heads, cfg.attention_dropout, self.dtype,
+            name="attention",
+        )
+        ln1 = LayerNorm(epsilon=cfg.layer_norm_eps, dtype=self.dtype, name="layer_norm")
+        ln2 = LayerNorm(epsilon=cfg.layer_norm_eps, dtype=self.dtype, name="final_layer_norm")
+        ff = FeedForward(cfg, self.dtype, name="feed_forward")
+        drop = nn.Dropout(cfg.hidden_dropout)
+        if cfg.do_stable_layer_norm:
+            h = h + drop(attn(ln1(h), bias, deterministic), deterministic)
+            return h + ff(ln2(h), deterministic)
+        h = ln1(h + drop(attn(h, bias, deterministic), deterministic))
+        return ln2(h + ff(h, deterministic))
+
+
+class TransformerEncoder(nn.Module):
+    """`encoder.encoder`: positional conv, the layer stack and the (pre or post) layer norm."""
+
+    config: EncoderConfig
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, h: jax.Array, mask: jax.Array | None, deterministic: bool = True):
+        cfg = self.config
+        bias = None
+        if mask is not None:
+            h = h * mask[:, :, None].astype(h.dtype)  # padded frames are zero before the pos conv
+            bias = mask_bias(mask, h.dtype)[:, None, None, :]  # [B, 1, 1, F]
+        h = h + PositionalConv(cfg, self.dtype, name="pos_conv_embed")(h)
+        norm = LayerNorm(epsilon=cfg.layer_norm_eps, dtype=self.dtype, name="layer_norm")
+        if not cfg.do_stable_layer_norm:
+            h = norm(h)
+        h = nn.Dropout(cfg.hidden_dropout)(h, deterministic)
+        for i in range(cfg.num_hidden_layers):
+            layer = EncoderLayer(cfg, self.dtype, name=f"layers_{i}")
+            if cfg.layerdrop > 0.0 and not deterministic:
+                # LayerDrop with a jax key (drawn per step, not at trace time).
+                skip = jax.random.uniform(self.make_rng("dropout")) < cfg.layerdrop
+                h = jnp.where(skip, h, layer(h, bias, deterministic))
+            else:
+                h = layer(h, bias, deterministic)
+        return norm(h) if cfg.do_stable_layer_norm else h
+
+
+class FeatureEncoder(nn.Module):
+    """`feature_extractor`: the conv stack, `[B, L, 1]` -> `[B, F, C]`."""
+
+    config: EncoderConfig
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, h: jax.Array) -> jax.Array:
+        for i in range(self.config.num_feat_extract_layers):
+            h = ConvLayer(self.config, i, self.dtype, name=f"conv_layers_{i}")(h)
+        return h
+
+
+class FeatureProjection(nn.Module):
+    """`feature_projection`: LayerNorm -> Linear(C -> D) -> dropout."""
+
+    config: EncoderConfig
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, h: jax.Array, deterministic: bool = True) -> jax.Array:
+        cfg = self.config
+        h = LayerNorm(epsilon=cfg.layer_norm_eps, dtype=self.dtype, name="layer_norm")(h)
+        h = nn.Dense(cfg.hidden_size, dtype=self.dtype, name="projection")(h)
+        return nn.Dropout(cfg.feat_proj_dropout)(h, deterministic)
+
+
+class AdapterLayer(nn.Module):
+    """Strided Conv1d (padding 1) to 2x width, then GLU over channels."""
+
+    config: EncoderConfig
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, h: jax.Array) -> jax.Array:
+        cfg = self.config
+        h = nn.Conv(
+            2 * cfg.output_hidden_size, (cfg.adapter_kernel_size,), strides=(cfg.adapter_stride,),
+            padding=[(1, 1)], dtype=self.dtype, name="conv",
+        )(h)
+        return nn.glu(h, axis=-1)
+
+
+class Adapter(nn.Module):
+    """Optional adapter: projection + LayerNorm if widths differ, then the conv + GLU layers."""
+
+    config: EncoderConfig
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, h: jax.Array) -> jax.Array:
+        cfg = self.config
+        if cfg.output_hidden_size != cfg.hidden_size:
+            h = nn.Dense(cfg.output_hidden_size, dtype=self.dtype, name="proj")(h)
+            h = LayerNorm(epsilon=1e-5, dtype=self.dtype, name="proj_layer_norm")(h)
+        for i in range(cfg.num_adapter_layers):
+            h = AdapterLayer(cfg, self.dtype, name=f"layers_{i}")(h)
+        return h
+
+
+class Wav2Vec2Encoder(nn.Module):
+    """Audio `[B, L]` (+ sample mask) -> encoder states `[B, F', D_out]` (adapter applied)."""
+
+    config: EncoderConfig
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(
+        self, input_values: jax.Array, sample_mask: jax.Array | None = None,
+        deterministic: bool = True, time_mask: jax.Array | None = None,
+    ) -> jax.Array:
+        """`time_mask [B, F]` (training): frames replaced by the learned `masked_spec_embed`."""
+        cfg = self.config
+        h = FeatureEncoder(cfg, self.dtype, name="feature_extractor")(
+            input_values.astype(self.dtype)[:, :, None]
+        )
+        mask = None
+        if sample_mask is not None:
+            mask = frame_mask(sample_mask, h.shape[1], cfg, add_adapter=False)
+        h = FeatureProjection(cfg, self.dtype, name="feature_projection")(h, deterministic)
+        if cfg.mask_time_prob > 0.0 or cfg.mask_feature_prob > 0.0:
+            spec = self.param(
+                "masked_spec_embed", nn.initializers.uniform(1.0), (cfg.hidden_size,)
+            )
+            if time_mask is not None:
+                h = jnp.where(time_mask[:, :, None], spec.astype(h.dtype), h)
+        h = TransformerEncoder(cfg, self.dtype, name="encoder")(h, mask, deterministic)
+        if cfg.add_adapter:
+            h = Adapter(cfg, self.dtype, name="adapter")(h)
+        return h
+
+
+def num_frames(num_samples: int, config: EncoderConfig) -> int:
+    """Encoder output frames (adapter included) for an unpadded input of `num_samples`."""
+    return int(conv_output_lengths(np.int64(num_samples), config))

@@ -1,0 +1,170 @@
+"""The whole speech translator (HF `SpeechEncoderDecoderModel`) and its pure functions.
+
+Every public function here is pure: `params, config, inputs -> outputs`. `config` is a frozen
+`ModelConfig` (hashable: pass it as a static argument under `jax.jit`), `params` the pytree
+`{"encoder": ..., "enc_to_dec_proj": ... (if any), "decoder": ...}`.
+
+Shape letters: B batch, L samples, S encoder frames, T tokens, D d_model, V vocab.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from s2t2_jax.config import ModelConfig
+from s2t2_jax.decoder import KVCache, Speech2Text2Decoder
+from s2t2_jax.encoder import Wav2Vec2Encoder, frame_mask, min_input_samples
+
+Params = dict[str, Any]
+
+
+class SpeechEncoderDecoder(nn.Module):
+    """Encoder, optional `enc_to_dec_proj`, decoder; methods are used through `apply`."""
+
+    config: ModelConfig
+    dtype: jnp.dtype = jnp.float32
+
+    def setup(self) -> None:
+        cfg = self.config
+        self.encoder = Wav2Vec2Encoder(cfg.encoder, self.dtype)
+        if cfg.has_enc_to_dec_proj:
+            self.enc_to_dec_proj = nn.Dense(cfg.decoder.d_model, dtype=self.dtype)
+        self.decoder = Speech2Text2Decoder(cfg.decoder, self.dtype)
+
+    def encode(
+        self, input_values: jax.Array, attention_mask: jax.Array | None = None,
+        deterministic: bool = True, time_mask: jax.Array | None = None,
+    ) -> tuple[jax.Array, jax.Array]:
+        """Audio `[B, L]` -> encoder states for the decoder `[B, S, D]` and frame mask `[B, S]`."""
+        h = self.encoder(input_values, attention_mask, deterministic, time_mask)
+        if self.config.has_enc_to_dec_proj:
+            h = self.enc_to_dec_proj(h)
+        if attention_mask is None:
+            mask = jnp.ones(h.shape[:2], bool)
+        else:  # adapter-aware lengths, as the reference's cross-attention mask
+            mask = frame_mask(attention_mask, h.shape[1], self.config.encoder)
+        return h, mask
+
+    def init_cache(
+        self, enc: jax.Array, enc_mask: jax.Array, max_length: int, cache_dtype=None
+    ) -> KVCache:
+        return self.decoder.init_cache(enc, enc_mask, max_length, cache_dtype)
+
+    def decode(self, ids, enc=None, enc_mask=None, cache=None, attention_mask=None,
+               deterministic: bool = True):
+        return self.decoder(ids, enc, enc_mask, cache, attention_mask, deterministic)
+
+    def __call__(
+        self, input_values: jax.Array, decoder_input_ids: jax.Array,
+        attention_mask: jax.Array | None = None, decoder_attention_mask: jax.Array | None = None,
+        deterministic: bool = True, time_mask: jax.Array | None = None,
+    ) -> jax.Array:
+        enc, mask = self.encode(input_values, attention_mask, deterministic, time_mask)
+        logits, _ = self.decoder(
+            decoder_input_ids, enc, mask, None, decoder_attention_mask, deterministic
+        )
+        return logits
+
+
+@functools.lru_cache(maxsize=64)
+def module(config: ModelConfig, dtype: Any = jnp.float32) -> SpeechEncoderDecoder:
+    """The (stateless) Flax module for a config; `dtype` is the computation dtype."""
+    return SpeechEncoderDecoder(config, jnp.dtype(dtype))
+
+
+def init_params(config: ModelConfig, rng: jax.Array | int = 0, dtype: Any = jnp.float32) -> Params:
+    """Randomly initialised params (for tests and training from scratch), stored in `dtype`."""
+    if isinstance(rng, int):
+        rng = jax.random.PRNGKey(rng)
+    n = 2 * min_input_samples(config.encoder)
+    variables = module(config).init(
+        rng, jnp.zeros((1, n), jnp.float32), jnp.zeros((1, 1), jnp.int32)
+    )
+    return jax.tree.map(lambda x: x.astype(dtype), variables["params"])
+
+
+def param_shapes(config: ModelConfig) -> Params:
+    """Shapes and dtypes of the params pytree, without allocating (`jax.ShapeDtypeStruct`s)."""
+    return jax.eval_shape(functools.partial(init_params, config))
+
+
+def encode(
+    params: Params, config: ModelConfig, input_values: jax.Array,
+    attention_mask: jax.Array | None = None, dtype: Any = jnp.float32,
+) -> tuple[jax.Array, jax.Array]:
+    """Audio `[B, L]` (+ sample mask `[B, L]`) -> states `[B, S, D]`, frame mask `[B, S]` bool.
+
+    States are what the decoder cross-attends: after the adapter and `enc_to_dec_proj`.
+    """
+    return module(config, dtype).apply(
+        {"params": params}, input_values, attention_mask, method=SpeechEncoderDecoder.encode
+    )
+
+
+def init_cache(
+    params: Params, config: ModelConfig, enc: jax.Array, enc_mask: jax.Array, max_length: int,
+    dtype: Any = jnp.float32,
+) -> KVCache:
+    """A decoder cache for `max_length` tokens with cross keys/values projected from `enc`."""
+    return module(config, dtype).apply(
+        {"params": params}, enc, enc_mask, max_length, method=SpeechEncoderDecoder.init_cache
+    )
+
+
+def decode(
+    params: Params, config: ModelConfig, ids: jax.Array, enc: jax.Array | None = None,
+    enc_mask: jax.Array | None = None, cache: KVCache | None = None,
+    attention_mask: jax.Array | None = None, dtype: Any = jnp.float32,
+) -> tuple[jax.Array, KVCache | None]:
+    """Token ids `[B, T]` -> logits `[B, T, V]` and the updated cache (None without a cache)."""
+    return module(config, dtype).apply(
+        {"params": params}, ids, enc, enc_mask, cache, attention_mask,
+        method=SpeechEncoderDecoder.decode,
+    )
+
+
+def shift_tokens_right(labels: jax.Array, config: ModelConfig) -> jax.Array:
+    """Labels `[B, T]` -> decoder inputs: start token first, shifted right, -100 -> pad."""
+    shifted = jnp.concatenate(
+        [jnp.full_like(labels[:, :1], config.start_token_id), labels[:, :-1]], axis=1
+    )
+    return jnp.where(shifted == -100, config.pad_id, shifted)
+
+
+def cross_entropy(logits: jax.Array, labels: jax.Array, label_smoothing: float = 0.0) -> jax.Array:
+    """Mean token cross-entropy over labels != -100 (torch `CrossEntropyLoss` semantics)."""
+    logp = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
+    valid = labels != -100
+    safe = jnp.where(valid, labels, 0)
+    nll = -jnp.take_along_axis(logp, safe[..., None], axis=-1)[..., 0]
+    if label_smoothing > 0.0:
+        nll = (1.0 - label_smoothing) * nll - label_smoothing * logp.mean(-1)
+    return jnp.sum(jnp.where(valid, nll, 0.0)) / jnp.sum(valid)
+
+
+def forward(
+    params: Params, config: ModelConfig, input_values: jax.Array,
+    decoder_input_ids: jax.Array | None = None, attention_mask: jax.Array | None = None,
+    labels: jax.Array | None = None, decoder_attention_mask: jax.Array | None = None,
+    dtype: Any = jnp.float32,
+) -> dict[str, jax.Array]:
+    """Teacher-forced pass: `{"logits": [B, T, V]}` plus `"loss"` when `labels [B, T]` are given.
+
+    Without `decoder_input_ids`, they are `labels` shifted right with the start token.
+    """
+    if decoder_input_ids is None:
+        if labels is None:
+            raise ValueError("forward needs decoder_input_ids or labels")
+        decoder_input_ids = shift_tokens_right(labels, config)
+    logits = module(config, dtype).apply(
+        {"params": params}, input_values, decoder_input_ids, attention_mask, decoder_attention_mask
+    )
+    out = {"logits": logits}
+    if labels is not None:
+        out["loss"] = cross_entropy(logits, labels)
+    return out
