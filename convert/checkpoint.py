@@ -130,21 +130,20 @@ def state_dict_to_params(
         # both with the lm_head tensor (it is loaded last), so that is what we keep.
         state[embed_key] = state.pop(lm_key)
 
-    params, unexpected, misshapen = {}, [], []
+    params, unexpected, misshapen, seen = {}, [], [], set()
     for key, value in state.items():
         path = torch_key_to_path(key, targets)
         if path is None:
             unexpected.append(key)
             continue
+        seen.add(path)
         value = to_params_layout(path, value)
         if tuple(value.shape) != tuple(shapes[path].shape):
             expected = to_torch_layout(path, np.empty(shapes[path].shape, np.float32)).shape
             misshapen.append(f"{key}: expected {tuple(expected)}, got {tuple(state[key].shape)}")
             continue
         params[path] = value
-    missing = [path_to_torch_key(p) for p in sorted(targets - set(params))]
-    if tied and lm_key in missing:  # cannot happen: tied models have no lm_head param
-        missing.remove(lm_key)
+    missing = [path_to_torch_key(p) for p in sorted(targets - seen)]
     problems = []
     for title, items in (("missing", missing), ("unexpected", unexpected),
                          ("misshapen", misshapen)):

@@ -249,7 +249,7 @@ class ModelConfig:
     bos_token_id: int | None = None
     eos_token_id: int | None = None
     decoder_start_token_id: int | None = None
-    tie_word_embeddings: bool = False  # forced False by the reference; does not untie the decoder
+    tie_word_embeddings: bool = True  # PretrainedConfig default; never unties the decoder (section 9)
     extra: Mapping[str, Any] = _extra_field()
 
     def __post_init__(self) -> None:

@@ -1,0 +1,90 @@
+"""`SpeechTranslator`: a model folder (converted, or a Hugging Face PyTorch one) as one object."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from s2t2_jax import model as M
+from s2t2_jax.config import ModelConfig
+
+
+def _is_converted(folder: Path) -> bool:
+    from convert.checkpoint import PARAMS_DIR
+
+    return (folder / PARAMS_DIR).is_dir()
+
+
+class SpeechTranslator:
+    """Config + params (+ tokenizer and feature extractor when the folder has their files).
+
+    Attributes:
+      config: the frozen `ModelConfig`.
+      params: the params pytree.
+      folder: where it was loaded from (None when built from parts).
+    """
+
+    def __init__(self, config: ModelConfig, params: Any, folder: str | os.PathLike | None = None):
+        self.config = config
+        self.params = params
+        self.folder = None if folder is None else Path(folder)
+        self._logits = jax.jit(M.forward, static_argnames=("config", "dtype"))
+
+    @classmethod
+    def from_pretrained(
+        cls, path: str | os.PathLike, dtype: str | None = None, progress: bool = True
+    ) -> SpeechTranslator:
+        """Load a converted folder, or a HF PyTorch folder / hub id (converted in memory).
+
+        `dtype` ("float32", "bfloat16") casts the stored params; None keeps them as stored
+        (float32 for a PyTorch folder).
+        """
+        from convert.checkpoint import PARAMS_DIR, load_hf_folder, load_params, resolve_source
+
+        folder = Path(path)
+        if not folder.is_dir():
+            folder = resolve_source(path)
+        if _is_converted(folder):
+            config = ModelConfig.from_json(folder)
+            params = load_params(folder / PARAMS_DIR)
+            if dtype is not None:
+                params = jax.tree.map(lambda x: jnp.asarray(x, dtype), params)
+        else:
+            config, params = load_hf_folder(folder, dtype, progress)
+        params = jax.tree.map(jnp.asarray, params)
+        return cls(config, params, folder)
+
+    def logits(
+        self, input_values: np.ndarray, decoder_input_ids: np.ndarray,
+        attention_mask: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Teacher-forced logits `[batch, tgt_len, vocab]` (float32 numpy).
+
+        Args:
+          input_values: audio `[batch, samples]` (normalised as the feature extractor does).
+          decoder_input_ids: `[batch, tgt_len]`, starting with the decoder start token.
+          attention_mask: `[batch, samples]` 1 for real samples, 0 for right padding.
+        """
+        x = np.asarray(input_values, np.float32)
+        ids = np.asarray(decoder_input_ids, np.int32)
+        if x.ndim == 1:
+            x = x[None]
+        if ids.ndim == 1:
+            ids = ids[None]
+        if x.ndim != 2 or ids.ndim != 2 or len(x) != len(ids):
+            raise ValueError(
+                f"expected input_values [batch, samples] and decoder_input_ids [batch, len] with "
+                f"the same batch, got {x.shape} and {ids.shape}"
+            )
+        vocab = self.config.decoder.vocab_size
+        if ids.size and (ids.min() < 0 or ids.max() >= vocab):
+            bad = ids[(ids < 0) | (ids >= vocab)][0]
+            raise ValueError(f"decoder_input_ids holds token id {bad}, outside the vocab [0, {vocab})")
+        mask = None if attention_mask is None else np.asarray(attention_mask, np.int32)
+        out = self._logits(self.params, self.config, x, ids, mask)
+        return np.asarray(out["logits"], np.float32)
