@@ -230,8 +230,10 @@ class Wav2Vec2Encoder(nn.Module):
     def __call__(
         self, input_values: jax.Array, sample_mask: jax.Array | None = None,
         deterministic: bool = True, time_mask: jax.Array | None = None,
+        feature_mask: jax.Array | None = None,
     ) -> jax.Array:
-        """`time_mask [B, F]` (training): frames replaced by the learned `masked_spec_embed`."""
+        """SpecAugment (training): `time_mask [B, F]` frames are replaced by the learned
+        `masked_spec_embed`, then `feature_mask [B, D]` channels are zeroed (as the reference)."""
         cfg = self.config
         h = FeatureEncoder(cfg, self.dtype, name="feature_extractor")(
             input_values.astype(self.dtype)[:, :, None]
@@ -246,6 +248,8 @@ class Wav2Vec2Encoder(nn.Module):
             )
             if time_mask is not None:
                 h = jnp.where(time_mask[:, :, None], spec.astype(h.dtype), h)
+        if feature_mask is not None:
+            h = jnp.where(feature_mask[:, None, :], jnp.zeros((), h.dtype), h)
         h = TransformerEncoder(cfg, self.dtype, name="encoder")(h, mask, deterministic)
         if cfg.add_adapter:
             h = Adapter(cfg, self.dtype, name="adapter")(h)

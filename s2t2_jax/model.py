@@ -39,9 +39,10 @@ class SpeechEncoderDecoder(nn.Module):
     def encode(
         self, input_values: jax.Array, attention_mask: jax.Array | None = None,
         deterministic: bool = True, time_mask: jax.Array | None = None,
+        feature_mask: jax.Array | None = None,
     ) -> tuple[jax.Array, jax.Array]:
         """Audio `[B, L]` -> encoder states for the decoder `[B, S, D]` and frame mask `[B, S]`."""
-        h = self.encoder(input_values, attention_mask, deterministic, time_mask)
+        h = self.encoder(input_values, attention_mask, deterministic, time_mask, feature_mask)
         if self.config.has_enc_to_dec_proj:
             h = self.enc_to_dec_proj(h)
         if attention_mask is None:
@@ -63,8 +64,9 @@ class SpeechEncoderDecoder(nn.Module):
         self, input_values: jax.Array, decoder_input_ids: jax.Array,
         attention_mask: jax.Array | None = None, decoder_attention_mask: jax.Array | None = None,
         deterministic: bool = True, time_mask: jax.Array | None = None,
+        feature_mask: jax.Array | None = None,
     ) -> jax.Array:
-        enc, mask = self.encode(input_values, attention_mask, deterministic, time_mask)
+        enc, mask = self.encode(input_values, attention_mask, deterministic, time_mask, feature_mask)
         logits, _ = self.decoder(
             decoder_input_ids, enc, mask, None, decoder_attention_mask, deterministic
         )

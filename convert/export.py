@@ -1,0 +1,132 @@
+"""Export our params as a Hugging Face PyTorch folder that `SpeechEncoderDecoderModel` loads.
+
+The folder holds `model.safetensors` (float32, written with `safetensors.numpy`, no torch needed),
+`config.json`, and the tokenizer / preprocessor / generation files copied from the source. Keys
+follow `save_pretrained`: modern weight-norm names, `embed_positions.weights` included, and no
+`decoder.lm_head.weight` when the decoder ties it to `embed_tokens` (the params then have no
+`lm_head`). Written atomically: a temporary sibling folder renamed into place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from convert.checkpoint import (
+    COPIED_FILES,
+    PARAMS_DIR,
+    SAFETENSORS,
+    load_hf_folder,
+    load_params,
+    params_to_state_dict,
+)
+from s2t2_jax.config import ModelConfig
+
+
+def _resolve(source: Any, step: int | None) -> tuple[ModelConfig, Mapping, Path | None]:
+    """Config, params and the folder holding tokenizer/preprocessor files, from any source."""
+    if isinstance(source, tuple):
+        config, params = source
+        return config, params, None
+    if hasattr(source, "config") and hasattr(source, "params"):  # e.g. a SpeechTranslator
+        folder = getattr(source, "folder", None)
+        return source.config, source.params, None if folder is None else Path(folder)
+    folder = Path(source)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no such folder: {folder}")
+    from s2t2_jax.train import RUN_CHECKPOINTS, RUN_MODEL_DIR, Checkpoints
+
+    if (folder / RUN_CHECKPOINTS).is_dir():  # a training run folder
+        files = folder / RUN_MODEL_DIR
+        config = ModelConfig.from_json(files)
+        ckpt = Checkpoints(folder / RUN_CHECKPOINTS, read_only=True)
+        try:
+            if ckpt.latest_step() is None:
+                raise FileNotFoundError(f"{folder / RUN_CHECKPOINTS} holds no checkpoint yet")
+            params = ckpt.restore_params(config, step)
+        finally:
+            ckpt.close()
+        return config, params, files
+    if step is not None:
+        raise ValueError("step= only applies to a training run folder")
+    if (folder / PARAMS_DIR).is_dir():  # a converted folder
+        return ModelConfig.from_json(folder), load_params(folder / PARAMS_DIR), folder
+    config, params = load_hf_folder(folder, progress=False)  # a HF folder: re-export
+    return config, params, folder
+
+
+def export(
+    source: Any, out: str | os.PathLike, *, step: int | None = None, force: bool = False,
+    files_from: str | os.PathLike | None = None,
+) -> Path:
+    """Write a HF PyTorch folder at `out` from `source`; returns its path.
+
+    Args:
+      source: a training run folder (latest checkpoint, or `step`), a converted folder, a HF
+        folder, an object with `.config`/`.params` (e.g. `SpeechTranslator`), or a
+        `(ModelConfig, params)` pair.
+      out: the output folder; an existing non-empty one is refused unless `force`.
+      files_from: where to copy tokenizer/preprocessor files from (default: the source's).
+    """
+    out = Path(out).absolute()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        raise FileExistsError(f"{out} exists and is not empty; pass force=True / --force")
+    config, params, files = _resolve(source, step)
+    if files_from is not None:
+        files = Path(files_from)
+    state = params_to_state_dict(params, config)
+    if config.decoder.tie_word_embeddings:
+        state.pop("decoder.lm_head.weight", None)  # save_pretrained drops the tied copy
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        from safetensors.numpy import save_file
+
+        save_file({k: np.ascontiguousarray(v, np.float32) for k, v in state.items()},
+                  str(tmp / SAFETENSORS), metadata={"format": "pt"})
+        config.save(tmp)
+        if files is not None:
+            for name in COPIED_FILES:
+                if name != "config.json" and (files / name).is_file():
+                    shutil.copy2(files / name, tmp / name)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "x")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def export_main(args: argparse.Namespace) -> int:
+    """`s2t2-jax export SRC OUT [--step N] [--force]`."""
+    out = export(args.src, args.out, step=args.step, force=args.force)
+    print(f"exported {args.src} -> {out}", file=sys.stderr)
+    return 0
+
+
+def add_export_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the `export` subcommand (calls `export_main`)."""
+    p = subparsers.add_parser(
+        "export", help="write a Hugging Face PyTorch folder (model.safetensors + config + tokenizer)",
+        description="Export a training run folder (latest or --step checkpoint) or a converted "
+        "folder as a folder that transformers' SpeechEncoderDecoderModel.from_pretrained loads.",
+    )
+    p.add_argument("src", help="training run folder or converted folder")
+    p.add_argument("out", help="output folder (written atomically)")
+    p.add_argument("--step", type=int, help="checkpoint (optimizer update) of a run folder")
+    p.add_argument("--force", action="store_true", help="replace a non-empty OUT")
+    p.set_defaults(func=export_main)
+    return p

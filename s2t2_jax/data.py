@@ -1,0 +1,390 @@
+"""Training data: manifests -> tokenised examples -> length-bucketed, shuffled, prefetched batches.
+
+Manifests:
+- `.tsv`: `audio<TAB>text` lines, with an optional header naming the columns (`audio`, `text`,
+  any order, extra columns ignored); without a header the first two columns are used.
+- `.jsonl`: one `{"audio": path, "text": ...}` object per line.
+Relative audio paths are resolved against the manifest's folder. Blank lines are ignored.
+
+Labels are `tokenizer.encode(text) + [eos]` (the reference fine-tuning recipe appends `</s>`).
+A bad line (malformed, missing/unreadable/too short audio, text with no known token, labels
+longer than the decoder's positions, audio longer than the largest bucket) is reported with its
+line number: `on_error="skip"` drops it (logged, counted in `bad_lines`), `"raise"` stops with a
+`DataError` listing every bad line. Audio that turns out unreadable only when a batch is loaded
+is handled the same way (skip: the row becomes padding).
+
+Batches have a fixed batch size and padded lengths from small fixed sets (`audio_buckets`
+samples, `label_buckets` tokens), so jit compiles few programs: each example goes to the smallest
+audio bucket that holds it; each epoch shuffles (seeded by `(seed, epoch)`) within buckets, cuts
+batches and shuffles their order. A short last batch per bucket is filled with padding rows
+(zero audio, zero mask, labels all -100), which add nothing to the loss. The position
+`{"epoch", "index"}` (batches consumed) is saved with checkpoints and restored exactly.
+
+Shape letters: B batch, L samples, T label tokens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from s2t2_jax.audio import MIN_SAMPLES, AudioError, load_audio
+from s2t2_jax.config import ModelConfig
+from s2t2_jax.features import FeatureExtractor
+
+logger = logging.getLogger(__name__)
+
+Batch = dict[str, np.ndarray]
+AUDIO_MULTIPLE = 1600  # default audio buckets are multiples of 0.1 s at 16 kHz
+LABEL_MULTIPLE = 8
+
+
+class DataError(ValueError):
+    """Bad manifest lines or data (the message lists them with line numbers)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BadLine:
+    manifest: str
+    line: int  # 1-based
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.manifest}:{self.line}: {self.reason}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Example:
+    """One utterance: where it came from, its audio file and tokenised labels (eos included)."""
+
+    manifest: str
+    line: int
+    audio: str  # absolute path
+    text: str
+    labels: tuple[int, ...]
+    num_samples: int  # at the target rate, from the file header (may differ by a sample or two)
+
+
+# ----------------------------------------------------------------------------- manifests
+
+
+def read_manifest(path: str | os.PathLike) -> Iterator[tuple[int, str | None, str | None, str | None]]:
+    """`(line number, audio path, text, error)` per non-blank line; paths resolved, not checked."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no manifest at {path}")
+    base = path.absolute().parent
+    suffix = path.suffix.lower()
+    if suffix not in (".tsv", ".jsonl"):
+        raise DataError(f"{path}: manifest must be .tsv or .jsonl, got {suffix!r}")
+
+    def resolve(audio: str) -> str:
+        p = Path(os.path.expanduser(audio))
+        return str(p if p.is_absolute() else base / p)
+
+    with open(path, encoding="utf-8") as f:
+        columns = None
+        for n, raw in enumerate(f, start=1):
+            line = raw.rstrip("\r\n")
+            if not line.strip():
+                continue
+            if suffix == ".jsonl":
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as e:
+                    yield n, None, None, f"invalid JSON ({e.msg})"
+                    continue
+                if not isinstance(obj, dict) or not isinstance(obj.get("audio"), str) \
+                        or not isinstance(obj.get("text"), str):
+                    yield n, None, None, 'expected an object with string "audio" and "text"'
+                    continue
+                yield n, resolve(obj["audio"]), obj["text"], None
+                continue
+            fields = line.split("\t")
+            if columns is None:
+                names = [c.strip().lower() for c in fields]
+                if "audio" in names and "text" in names:
+                    columns = (names.index("audio"), names.index("text"))
+                    continue
+                columns = (0, 1)
+            if len(fields) <= max(columns):
+                yield n, None, None, f"expected at least {max(columns) + 1} tab-separated columns"
+                continue
+            audio, text = fields[columns[0]].strip(), fields[columns[1]]
+            if not audio:
+                yield n, None, None, "empty audio path"
+                continue
+            yield n, resolve(audio), text, None
+
+
+def _header_samples(path: str, sampling_rate: int) -> int:
+    """Samples at `sampling_rate` from the file header (raises AudioError if unreadable)."""
+    import soundfile as sf
+
+    p = Path(path)
+    if not p.is_file():
+        raise AudioError(f"{path}: audio file not found")
+    try:
+        info = sf.info(path)
+    except Exception as e:  # soundfile raises several types for unreadable files
+        raise AudioError(f"{path}: cannot read as audio ({e})") from e
+    if info.frames <= 0:
+        raise AudioError(f"{path}: audio is empty (0 samples)")
+    return int(math.ceil(info.frames * sampling_rate / info.samplerate))
+
+
+def load_examples(
+    manifest: str | os.PathLike, tokenizer: Any, config: ModelConfig, *, sampling_rate: int = 16000,
+    on_error: str = "raise", max_samples: int | None = None,
+) -> list[Example]:
+    """Read and check a manifest; see the module docstring for what makes a line bad.
+
+    `on_error`: "raise" (a `DataError` listing every bad line) or "skip" (logged with line
+    numbers and a count). `max_samples`: audio longer than this is bad (e.g. the largest bucket).
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    if getattr(tokenizer, "bpe_ranks", True) is None:
+        raise DataError("the tokenizer has no merges.txt, so it cannot encode training text")
+    eos = tokenizer.eos_token_id
+    if eos is None:
+        raise DataError("the tokenizer has no eos token to end the labels with")
+    unk = tokenizer.unk_token_id
+    max_len = config.decoder.max_target_positions
+    name = str(manifest)
+    examples, bad = [], []
+    for n, audio, text, error in read_manifest(manifest):
+        if error is None:
+            ids = tokenizer.encode(text)
+            if not ids or all(i == unk for i in ids):
+                error = f"text {text[:40]!r} has no known tokens"
+            elif len(ids) + 1 > max_len:
+                error = (f"labels are {len(ids) + 1} tokens (with </s>); the decoder has "
+                         f"{max_len} positions (max_target_positions)")
+        if error is None:
+            try:
+                samples = _header_samples(audio, sampling_rate)
+            except AudioError as e:
+                error = str(e)
+            else:
+                if samples < MIN_SAMPLES:
+                    error = f"{audio}: audio too short ({samples} samples; minimum {MIN_SAMPLES})"
+                elif max_samples is not None and samples > max_samples:
+                    error = f"{audio}: {samples} samples, longer than the largest bucket {max_samples}"
+        if error is not None:
+            bad.append(BadLine(name, n, error))
+            continue
+        examples.append(Example(name, n, audio, text, (*ids, eos), samples))
+    if bad:
+        listing = "\n  ".join(str(b) for b in bad[:50]) + (
+            f"\n  ... and {len(bad) - 50} more" if len(bad) > 50 else "")
+        if on_error == "raise":
+            raise DataError(f"{len(bad)} bad line(s) in {name}:\n  {listing}")
+        logger.warning("skipping %d bad line(s) of %d in %s:\n  %s",
+                       len(bad), len(bad) + len(examples), name, listing)
+    if not examples:
+        raise DataError(f"{name}: no usable examples")
+    return examples
+
+
+# ----------------------------------------------------------------------------- buckets
+
+
+def default_buckets(lengths: Sequence[int], num: int, multiple: int) -> list[int]:
+    """Up to `num` padded lengths at the quantiles of `lengths`, rounded up to `multiple`."""
+    lengths = np.asarray(lengths)
+    qs = np.quantile(lengths, np.arange(1, num + 1) / num, method="higher")
+    out = sorted({int(math.ceil(q / multiple) * multiple) for q in qs})
+    return out
+
+
+def _pick(length: int, buckets: Sequence[int]) -> int:
+    for b in buckets:
+        if b >= length:
+            return b
+    raise DataError(f"length {length} is longer than the largest bucket {buckets[-1]}")
+
+
+# ----------------------------------------------------------------------------- batches
+
+
+class BatchLoader:
+    """Fixed-size, bucketed, shuffled batches with a resumable position and a prefetch thread.
+
+    Yields `{"input_values": f32 [B, L], "attention_mask": int32 [B, L] (if the feature
+    extractor returns one), "labels": int32 [B, T] (-100 = padding)}` forever (epoch after epoch)
+    when iterated; `one_epoch()` yields one ordered pass (for evaluation, `shuffle=False`).
+    """
+
+    def __init__(
+        self, examples: Sequence[Example], batch_size: int, features: FeatureExtractor | None = None,
+        *, seed: int = 0, shuffle: bool = True, audio_buckets: Sequence[int] | None = None,
+        label_buckets: Sequence[int] | None = None, num_buckets: int = 6, prefetch: int = 4,
+        on_error: str = "raise",
+    ):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        self.examples = list(examples)
+        if not self.examples:
+            raise DataError("no examples")
+        self.batch_size = batch_size
+        self.features = features or FeatureExtractor(return_attention_mask=True)
+        self.seed, self.shuffle, self.prefetch, self.on_error = seed, shuffle, prefetch, on_error
+        samples = [e.num_samples for e in self.examples]
+        labels = [len(e.labels) for e in self.examples]
+        self.audio_buckets = sorted(audio_buckets or default_buckets(samples, num_buckets, AUDIO_MULTIPLE))
+        self.label_buckets = sorted(label_buckets or default_buckets(labels, num_buckets, LABEL_MULTIPLE))
+        too_long = [e for e in self.examples if e.num_samples > self.audio_buckets[-1]
+                    or len(e.labels) > self.label_buckets[-1]]
+        if too_long:
+            raise DataError("examples longer than the largest bucket: " + "; ".join(
+                f"{e.manifest}:{e.line}" for e in too_long[:20]))
+        self._bucket = [_pick(n, self.audio_buckets) for n in samples]
+        self.num_batches = len(self.epoch_batches(0))
+        self.bad_lines: list[BadLine] = []
+        self.epoch, self.index = 0, 0
+        self._thread: threading.Thread | None = None
+        self._queue: queue.Queue | None = None
+        self._stop = threading.Event()
+
+    # -- order
+
+    def epoch_batches(self, epoch: int) -> list[list[int]]:
+        """Example indices of each batch of `epoch` (deterministic in `(seed, epoch)`)."""
+        rng = np.random.default_rng([self.seed, epoch])
+        batches = []
+        for b in self.audio_buckets:
+            idx = np.array([i for i, bb in enumerate(self._bucket) if bb == b], np.int64)
+            if self.shuffle:
+                idx = rng.permutation(idx)
+            batches += [idx[i:i + self.batch_size].tolist() for i in range(0, len(idx), self.batch_size)]
+        if self.shuffle:
+            batches = [batches[i] for i in rng.permutation(len(batches))]
+        return batches
+
+    def __len__(self) -> int:
+        """Batches per epoch (the same in every epoch)."""
+        return self.num_batches
+
+    # -- position
+
+    def state(self) -> dict[str, int]:
+        """The position after the batches consumed so far (JSON-able)."""
+        return {"epoch": self.epoch, "index": self.index}
+
+    def restore(self, state: dict[str, int]) -> None:
+        """Continue from a position returned by `state()`."""
+        self._stop_thread()
+        self.epoch, self.index = int(state["epoch"]), int(state["index"])
+
+    # -- loading
+
+    def load_batch(self, indices: Sequence[int]) -> Batch:
+        """Load, normalise and pad the examples `indices` (padding rows fill the batch)."""
+        audio_len = max(self._bucket[i] for i in indices)
+        label_len = _pick(max(len(self.examples[i].labels) for i in indices), self.label_buckets)
+        fe = self.features
+        b = self.batch_size
+        values = np.zeros((b, audio_len), np.float32)
+        mask = np.zeros((b, audio_len), np.int32)
+        labels = np.full((b, label_len), -100, np.int32)
+        for row, i in enumerate(indices):
+            ex = self.examples[i]
+            try:
+                x = load_audio(ex.audio, fe.sampling_rate)
+            except AudioError as e:
+                bad = BadLine(ex.manifest, ex.line, str(e))
+                if self.on_error == "raise":
+                    raise DataError(str(bad)) from e
+                if bad not in self.bad_lines:  # reported once, not every epoch
+                    logger.warning("skipping %s", bad)
+                    self.bad_lines.append(bad)
+                continue
+            x = x[:audio_len]  # the header estimate may be a sample or two short
+            out = fe(x, sampling_rate=fe.sampling_rate, padding="max_length", max_length=audio_len,
+                     return_attention_mask=True)
+            values[row] = out["input_values"][0]
+            mask[row] = out["attention_mask"][0]
+            labels[row, :len(ex.labels)] = ex.labels
+        batch = {"input_values": values, "labels": labels}
+        if fe.return_attention_mask:
+            batch["attention_mask"] = mask
+        return batch
+
+    def _produce(self, epoch: int, index: int, q: queue.Queue, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set():
+                batches = self.epoch_batches(epoch)
+                while index < len(batches) and not stop.is_set():
+                    item = (epoch, index, self.load_batch(batches[index]))
+                    while not stop.is_set():
+                        try:
+                            q.put(item, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    index += 1
+                epoch, index = epoch + 1, 0
+        except BaseException as e:  # handed to the consumer
+            while not stop.is_set():
+                try:
+                    q.put((None, None, e), timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+
+    def _stop_thread(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+        self._thread, self._queue = None, None
+
+    def __iter__(self) -> BatchLoader:
+        return self
+
+    def __next__(self) -> Batch:
+        if self._thread is None:
+            if self.index >= self.num_batches:
+                self.epoch, self.index = self.epoch + 1, 0
+            self._stop = threading.Event()
+            self._queue = queue.Queue(maxsize=max(self.prefetch, 1))
+            self._thread = threading.Thread(
+                target=self._produce, args=(self.epoch, self.index, self._queue, self._stop),
+                daemon=True, name="s2t2-batch-prefetch",
+            )
+            self._thread.start()
+        epoch, index, batch = self._queue.get()
+        if epoch is None:
+            self._thread.join()
+            self._thread = None
+            raise batch
+        self.epoch, self.index = epoch, index + 1
+        if self.index >= self.num_batches:
+            self.epoch, self.index = epoch + 1, 0
+        return batch
+
+    def one_epoch(self) -> Iterator[Batch]:
+        """One pass over all examples in epoch-0 order, loaded in the calling thread."""
+        for indices in self.epoch_batches(0):
+            yield self.load_batch(indices)
+
+    def close(self) -> None:
+        self._stop_thread()
+
+    def __del__(self) -> None:
+        try:
+            self._stop_thread()
+        except Exception:
+            pass

@@ -1,0 +1,499 @@
+"""Tests `s2t2_jax/train.py` and `s2t2_jax/specaugment.py`: loss and gradient parity with the
+reference (transformers 4.46.3), optimizer masking and schedule, train step, SpecAugment,
+checkpoints with exact resume and interrupted saves, and a tiny end-to-end fit."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+from flax.traverse_util import flatten_dict
+from reference import build_reference, random_batch, save_reference
+
+from convert.checkpoint import load_hf_folder, params_to_state_dict
+from s2t2_jax import model as M
+from s2t2_jax.config import DecoderConfig, EncoderConfig, ModelConfig
+from s2t2_jax.specaugment import span_mask, spec_augment_masks
+from s2t2_jax.train import (
+    Checkpoints,
+    TrainConfig,
+    Trainer,
+    loss_fn,
+    lr_schedule,
+    make_optimizer,
+    param_labels,
+    train_loop,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+# Jitted: op-by-op execution of the model is much slower than compiling it once.
+jit_loss = jax.jit(loss_fn, static_argnums=(1, 4, 5, 6))
+jit_loss_and_grad = jax.jit(jax.value_and_grad(loss_fn), static_argnums=(1, 4, 5, 6))
+
+
+def _loss(params, config, batch, rng=None):
+    return jit_loss(params, config, batch, rng, 0.0, True, "float32")
+
+
+def _labels(rng: np.random.Generator, vocab: int, shape=(3, 7)) -> np.ndarray:
+    labels = rng.integers(3, vocab, shape)
+    labels[1, 5:] = -100
+    labels[2, 3:] = -100
+    return labels
+
+
+def _torch_loss_and_grads(ref, x, mask, labels):
+    ref.zero_grad()
+    out = ref(input_values=torch.tensor(x), attention_mask=torch.tensor(mask),
+              labels=torch.tensor(labels))
+    out.loss.backward()
+    grads = {n: p.grad.numpy().copy() for n, p in ref.named_parameters() if p.grad is not None}
+    return float(out.loss.detach()), out.logits.detach(), grads
+
+
+# ----------------------------------------------------------------------------- loss and gradient parity
+
+
+@pytest.mark.parametrize("name", ["group_postln_proj", "untied_unscaled_gelu_new"])
+def test_loss_and_grads_match_reference(name, tmp_path):
+    """Our loss equals the reference's; jax.grad equals torch autograd on every trained weight."""
+    ref = build_reference(name, seed=11)
+    config, params = load_hf_folder(save_reference(ref, tmp_path), progress=False)
+    x, mask = random_batch([2000, 1500, 1100], seed=12)
+    labels = _labels(np.random.default_rng(13), config.decoder.vocab_size)
+    ref_loss, _, ref_grads = _torch_loss_and_grads(ref, x, mask, labels)
+
+    batch = {"input_values": x, "attention_mask": mask, "labels": labels}
+    loss, grads = jit_loss_and_grad(params, config, batch, None, 0.0, True, "float32")
+    np.testing.assert_allclose(float(loss), ref_loss, rtol=1e-5)
+
+    ours = params_to_state_dict(jax.device_get(grads), config)
+    pos = "decoder.model.decoder.embed_positions.weights"
+    assert np.all(ours.pop(pos) == 0)  # a stop-gradient table, as requires_grad=False
+    assert set(ours) == set(ref_grads), set(ours) ^ set(ref_grads)
+    for key, g in ref_grads.items():
+        np.testing.assert_allclose(ours[key], g, atol=1e-4, rtol=0, err_msg=key)
+        # Tiny random weights give small gradients: also bound the error relative to each
+        # tensor's scale (k_proj biases have exactly zero gradient: softmax shift invariance).
+        scale = max(float(np.abs(g).max()), 1e-6)
+        assert np.abs(ours[key] - g).max() <= 1e-4 * scale + 1e-9, key
+    assert np.mean([np.abs(g).max() > 1e-4 for g in ref_grads.values()]) > 0.9
+
+
+def test_label_smoothing_matches_torch():
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((2, 5, 11)).astype(np.float32) * 3
+    labels = rng.integers(0, 11, (2, 5))
+    labels[0, 3:] = -100
+    for eps in (0.0, 0.1, 0.3):
+        ref = torch.nn.CrossEntropyLoss(label_smoothing=eps)(
+            torch.tensor(logits).reshape(-1, 11), torch.tensor(labels).reshape(-1)
+        )
+        ours = M.cross_entropy(jnp.asarray(logits), jnp.asarray(labels), eps)
+        np.testing.assert_allclose(float(ours), float(ref), rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- optimizer
+
+
+def test_lr_schedules_match_transformers():
+    from transformers import get_cosine_schedule_with_warmup, get_linear_schedule_with_warmup
+
+    for decay, make in (("linear", get_linear_schedule_with_warmup),
+                        ("cosine", get_cosine_schedule_with_warmup)):
+        for warmup in (0, 3):
+            cfg = TrainConfig(learning_rate=0.5, warmup_steps=warmup, total_steps=10, decay=decay)
+            opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
+            sched = make(opt, warmup, 10)
+            ref = []
+            for _ in range(11):
+                ref.append(opt.param_groups[0]["lr"])
+                opt.step()
+                sched.step()
+            ours = [float(lr_schedule(cfg)(i)) for i in range(11)]
+            np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-7, err_msg=f"{decay} {warmup}")
+    cfg = TrainConfig(learning_rate=1.0, total_steps=4, decay="linear", min_lr_ratio=0.1)
+    np.testing.assert_allclose([float(lr_schedule(cfg)(i)) for i in (0, 2, 4, 9)], [1, 0.55, 0.1, 0.1])
+
+
+def _tiny_config(**encoder) -> ModelConfig:
+    enc = dict(
+        hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16,
+        conv_dim=(8, 8), conv_kernel=(10, 3), conv_stride=(5, 2), num_conv_pos_embeddings=8,
+        num_conv_pos_embedding_groups=2, hidden_dropout=0.1, attention_dropout=0.1,
+        activation_dropout=0.1, layerdrop=0.1, mask_time_prob=0.2, mask_time_length=4,
+        mask_feature_prob=0.2, mask_feature_length=3,
+    )
+    dec = DecoderConfig(vocab_size=16, d_model=16, decoder_layers=1, decoder_attention_heads=2,
+                        decoder_ffn_dim=16, max_target_positions=16, dropout=0.1)
+    return ModelConfig(encoder=EncoderConfig(**{**enc, **encoder}), decoder=dec)
+
+
+CFG = _tiny_config()
+
+
+@pytest.fixture(scope="module")
+def params():
+    return _tiny_params()
+
+
+def test_optimizer_freezes_and_decays_the_right_leaves(params):
+    ones = jax.tree.map(np.ones_like, params)
+    flat_p = flatten_dict(params)
+    for freeze in (True, False):
+        cfg = TrainConfig(learning_rate=0.1, weight_decay=0.5, decay="constant", clip_norm=None,
+                          freeze_feature_encoder=freeze)
+        tx = make_optimizer(cfg, params)
+        updates, _ = jax.jit(tx.update)(ones, tx.init(params), params)
+        labels = flatten_dict(param_labels(cfg, params))
+        for path, u in flatten_dict(updates).items():
+            u, p = np.asarray(u), np.asarray(flat_p[path])
+            frozen = path[:2] == ("decoder", "embed_positions") or (
+                freeze and path[:2] == ("encoder", "feature_extractor"))
+            assert (labels[path] == "frozen") == frozen, path
+            if frozen:
+                assert np.all(u == 0), path
+            elif path[-1] in ("bias", "scale"):  # Adam's first step is -lr * sign(g); no decay
+                np.testing.assert_allclose(u, -0.1, rtol=1e-5, err_msg=str(path))
+            else:
+                np.testing.assert_allclose(u, -0.1 * (1 + 0.5 * p), rtol=1e-5, atol=1e-6,
+                                           err_msg=str(path))
+
+    # Gradient accumulation: no update until the k-th micro-batch, then the mean gradient's.
+    cfg = TrainConfig(learning_rate=0.1, decay="constant", grad_accum=2, clip_norm=None)
+    tx, one = make_optimizer(cfg, params), make_optimizer(dataclasses_replace(cfg, grad_accum=1), params)
+    g1 = jax.tree.map(lambda p: np.full_like(p, 1.0), params)
+    g2 = jax.tree.map(lambda p: np.full_like(p, 3.0), params)
+    state, update = tx.init(params), jax.jit(tx.update)
+    u1, state = update(g1, state, params)
+    u2, state = update(g2, state, params)
+    g_mean = jax.tree.map(lambda p: np.full_like(p, 2.0), params)
+    ref, _ = jax.jit(one.update)(g_mean, one.init(params), params)
+    assert all(np.all(np.asarray(u) == 0) for u in jax.tree.leaves(u1))
+    for a, b in zip(jax.tree.leaves(u2), jax.tree.leaves(ref), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def dataclasses_replace(obj, **kw):
+    import dataclasses
+
+    return dataclasses.replace(obj, **kw)
+
+
+# ----------------------------------------------------------------------------- SpecAugment
+
+
+def test_span_masks_follow_the_reference_distribution():
+    from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
+
+    b, s, prob, span, min_masks = 32, 120, 0.3, 5, 2
+    lengths = np.random.default_rng(0).integers(20, s + 1, b)
+    lengths[0] = s
+    attn = (np.arange(s)[None] < lengths[:, None]).astype(np.int64)
+    masks = jax.jit(
+        jax.vmap(lambda k: span_mask(k, b, s, prob, span, min_masks, jnp.asarray(lengths)))
+    )(jax.random.split(jax.random.PRNGKey(1), 200))
+    masks = np.asarray(masks)  # [draws, B, S]
+    assert not masks[:, attn == 0].any()  # never in the padding
+    # Every masked run is made of whole spans (runs of at least `span`).
+    for row in masks[:3].reshape(-1, s):
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(int), [0]])))
+        assert np.all(np.diff(edges)[::2] >= span)
+    # Rows that fit them hold at least min_masks spans.
+    assert np.all(masks.sum(-1)[:, lengths >= min_masks * span + span] >= span)
+    np.random.seed(0)
+    ref = np.stack([_compute_mask_indices((b, s), prob, span, torch.tensor(attn), min_masks)
+                    for _ in range(200)])
+    ours_frac, ref_frac = masks.sum(-1).mean(0) / lengths, ref.sum(-1).mean(0) / lengths
+    np.testing.assert_allclose(ours_frac, ref_frac, atol=0.04)
+    assert abs(ours_frac.mean() - ref_frac.mean()) < 0.01
+    # Fresh keys give fresh masks; the same key gives the same mask.
+    k = jax.random.PRNGKey(3)
+    a, b2, c = (np.asarray(span_mask(key, 4, s, prob, span)) for key in (k, k, jax.random.PRNGKey(4)))
+    assert np.array_equal(a, b2) and not np.array_equal(a, c)
+
+
+def test_spec_augment_masks_respect_config():
+    enc = CFG.encoder
+    masks = jax.jit(spec_augment_masks, static_argnums=(1, 2, 3))
+    t, f = masks(jax.random.PRNGKey(0), enc, 3, 40, jnp.array([40, 20, 3]))
+    assert t.shape == (3, 40) and f.shape == (3, enc.hidden_size)
+    assert not np.asarray(t)[1, 20:].any() and not np.asarray(t)[2].any()  # 3 frames < one span
+    off = dataclasses_replace(enc, apply_spec_augment=False)
+    assert spec_augment_masks(jax.random.PRNGKey(0), off, 3, 40, None) == (None, None)
+    no_feat = dataclasses_replace(enc, mask_feature_prob=0.0)
+    assert spec_augment_masks(jax.random.PRNGKey(0), no_feat, 3, 40, None)[1] is None
+
+
+# ----------------------------------------------------------------------------- train step
+
+
+# One optimisation setup and one batch shape for every test that runs `train_step`, so that the
+# step compiles once per test session (loop-only fields do not matter: `step_config`).
+TC = TrainConfig(learning_rate=1e-2, warmup_steps=10, total_steps=150, grad_accum=2,
+                 weight_decay=0.01, batch_size=2, save_every=2, keep_checkpoints=2, log_every=1)
+SAMPLES, TOKENS = 3200, 8
+
+
+def _batch(seed=0) -> dict:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(3, 16, (2, TOKENS)).astype(np.int32)
+    labels[-1, TOKENS // 2:] = -100
+    mask = np.ones((2, SAMPLES), np.int32)
+    mask[-1, SAMPLES // 2:] = 0
+    return {"input_values": rng.standard_normal((2, SAMPLES)).astype(np.float32),
+            "attention_mask": mask, "labels": labels}
+
+
+def test_train_step_trains_only_what_it_should(params):
+    trainer = Trainer(CFG, TC)
+    batch = _batch()
+    state = trainer.init_state(params)
+    eval_loss = float(trainer.eval_step(state.params, batch)["loss"])
+    assert eval_loss == pytest.approx(float(_loss(params, CFG, batch)), rel=1e-6)
+    metrics = []
+    for _ in range(4):  # two updates (grad_accum 2): lr 0 (warm-up start), then lr / 10
+        state, m = trainer.train_step(state, batch)
+        metrics.append(jax.device_get(m))
+    # Training mode: dropout, LayerDrop and SpecAugment make the loss differ from eval's and
+    # from step to step; lr follows the schedule per update; grad_norm is the real norm.
+    losses = [m["loss"] for m in metrics]
+    assert losses[0] != pytest.approx(eval_loss, rel=1e-4) and losses[0] != losses[1]
+    np.testing.assert_allclose([m["lr"] for m in metrics], [0, 0, 1e-3, 1e-3], rtol=1e-6)
+    assert all(m["grad_norm"] > 0 and np.isfinite(m["grad_norm"]) for m in metrics)
+    assert int(state.step) == 4
+    new, old = flatten_dict(jax.device_get(state.params)), flatten_dict(params)
+    for path, p in old.items():
+        changed = not np.array_equal(new[path], p)
+        frozen = path[:2] in (("decoder", "embed_positions"), ("encoder", "feature_extractor"))
+        assert changed != frozen, path  # masked_spec_embed trains too (SpecAugment time masks)
+    # Without dropout/SpecAugment/LayerDrop, the training loss is the eval loss.
+    det = _tiny_config(hidden_dropout=0.0, attention_dropout=0.0, activation_dropout=0.0,
+                       layerdrop=0.0, mask_time_prob=0.0, mask_feature_prob=0.0)
+    det = dataclasses_replace(det, decoder=dataclasses_replace(det.decoder, dropout=0.0))
+    p_det = {**params, "encoder": {k: v for k, v in params["encoder"].items()
+                                   if k != "masked_spec_embed"}}
+    loss = _loss(p_det, det, batch, jax.random.PRNGKey(0))
+    assert float(loss) == pytest.approx(float(_loss(p_det, det, batch)), rel=1e-6)
+    # A batch of padding rows gives zero loss and leaves the params finite.
+    empty = {**batch, "labels": np.full_like(batch["labels"], -100)}
+    state, m = trainer.train_step(state, empty)
+    assert float(m["loss"]) == 0.0
+    assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(state.params))
+
+
+# ----------------------------------------------------------------------------- data + checkpoints
+
+WORDS = "a b c d e f g h i j k l".split()
+VOCAB = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, **{w: 4 + i for i, w in enumerate(WORDS)}}
+TEXTS = ["a b c", "d e f g", "h i", "j k l a"]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, params) -> Path:
+    """A converted tiny model folder with tokenizer files, and 4 utterances with a manifest."""
+    import soundfile as sf
+
+    from convert.checkpoint import write_converted
+
+    root = tmp_path_factory.mktemp("corpus")
+    files = root / "files"
+    files.mkdir()
+    (files / "vocab.json").write_text(json.dumps(VOCAB))
+    (files / "merges.txt").write_text("")
+    (files / "preprocessor_config.json").write_text(json.dumps(
+        {"return_attention_mask": True, "do_normalize": True, "sampling_rate": 16000}))
+    CFG.save(files)
+    write_converted(root / "model", params, files)
+    rng = np.random.default_rng(0)
+    lines = []
+    for i, text in enumerate(TEXTS):
+        n = SAMPLES - 300 * i
+        t = np.arange(n) / 16000
+        x = np.sin(2 * np.pi * (300 + 500 * i) * t) + 0.05 * rng.standard_normal(n)
+        sf.write(root / f"u{i}.wav", x.astype(np.float32), 16000)
+        lines.append(f"u{i}.wav\t{text}\n")
+    (root / "train.tsv").write_text("audio\ttext\n" + "".join(lines))
+    return root
+
+
+def _loader(corpus: Path, seed: int = 0):
+    from s2t2_jax.data import BatchLoader, load_examples
+    from s2t2_jax.features import FeatureExtractor
+    from s2t2_jax.tokenizer import Tokenizer
+
+    tok = Tokenizer.from_pretrained(corpus / "files")
+    examples = load_examples(corpus / "train.tsv", tok, CFG)
+    return BatchLoader(examples, TC.batch_size, FeatureExtractor(return_attention_mask=True),
+                       seed=seed, audio_buckets=[SAMPLES], label_buckets=[TOKENS])
+
+
+def _run(corpus, ckpt_dir, params, stop_at, restore=False):
+    """Train with fresh objects (as a new process would), optionally resuming from ckpt_dir."""
+    trainer = Trainer(CFG, TC)
+    loader = _loader(corpus)
+    ckpt = Checkpoints(ckpt_dir, keep=TC.keep_checkpoints)
+    if restore:  # the template's values must not matter
+        state, position = ckpt.restore(trainer.init_state(jax.tree.map(np.zeros_like, params), seed=9))
+        loader.restore(position)
+    else:
+        state = trainer.init_state(params)
+    logs = []
+    state = train_loop(trainer, state, loader, ckpt, log=logs.append, stop_at=stop_at)
+    loader.close()
+    ckpt.close()
+    return jax.device_get(state), [(r["update"], r["loss"], r["grad_norm"]) for r in logs]
+
+
+def test_exact_resume(corpus, params, tmp_path):
+    """N updates straight == N/2, then restore into fresh objects and N/2 more: bit for bit."""
+    straight, logs = _run(corpus, tmp_path / "a", params, stop_at=6)
+    half, logs1 = _run(corpus, tmp_path / "b", params, stop_at=3)
+    resumed, logs2 = _run(corpus, tmp_path / "b", params, stop_at=6, restore=True)
+    assert [u for u, *_ in logs] == list(range(1, 7)) and logs1 + logs2 == logs
+    for a, b in zip(jax.tree.leaves(straight), jax.tree.leaves(resumed), strict=True):
+        assert np.array_equal(a, b)
+    assert jax.tree.structure(straight) == jax.tree.structure(resumed)
+    assert int(straight.step) == 12
+    fc1 = ("decoder", "layers_0", "fc1", "kernel")
+    assert not np.array_equal(flatten_dict(straight.params)[fc1], flatten_dict(params)[fc1])
+    # keep_checkpoints=2, save_every=2 and at the stop: updates 4 and 6 remain.
+    assert sorted(int(p.name) for p in (tmp_path / "a").iterdir() if p.name.isdigit()) == [4, 6]
+    ckpt = Checkpoints(tmp_path / "a", read_only=True)
+    _, position = ckpt.restore(Trainer(CFG, TC).init_state(params))
+    assert position == {"epoch": 6, "index": 0}  # 12 batches of 2 from 4 utterances
+    ckpt.close()
+
+
+SAVE_AND_DIE = """
+import pickle, sys, time
+from s2t2_jax.train import Checkpoints
+from orbax.checkpoint._src.path import atomicity
+
+with open(sys.argv[2], "rb") as f:
+    first, second = pickle.load(f)
+ckpt = Checkpoints(sys.argv[1], keep=3)
+ckpt.save(1, first, {"epoch": 0, "index": 1})
+
+async def hang(self, *args, **kwargs):  # stop inside the second save, before it is committed
+    print("SAVING", flush=True)
+    time.sleep(600)
+
+atomicity.AtomicRenameTemporaryPath.finalize = hang
+ckpt.save(2, second, {"epoch": 0, "index": 2})
+"""
+
+
+@functools.cache
+def _tiny_params_cached():
+    from s2t2_jax.attention import sinusoidal_table
+
+    rng = np.random.default_rng(0)
+
+    def init(path, s):
+        name = path[-1].key
+        if name == "weights":  # the decoder's position table
+            return np.asarray(sinusoidal_table(s.shape[0], s.shape[1], CFG.decoder.pad_token_id))
+        if name in ("scale", "weight_g"):
+            return np.ones(s.shape, np.float32)
+        if name == "bias":
+            return np.zeros(s.shape, np.float32)
+        return (0.3 * rng.standard_normal(s.shape)).astype(np.float32)
+
+    return jax.tree_util.tree_map_with_path(init, M.param_shapes(CFG))
+
+
+def _tiny_params():
+    """Random params for CFG (numpy, without compiling the model's initialiser)."""
+    return jax.tree.map(np.copy, _tiny_params_cached())
+
+
+def test_killed_save_keeps_the_last_good_checkpoint(tmp_path, params):
+    import pickle
+
+    trainer = Trainer(CFG, TC)
+    first = jax.device_get(trainer.init_state(params))
+    second = jax.device_get(trainer.init_state(jax.tree.map(lambda p: p + 1, params)))
+    with open(tmp_path / "states.pkl", "wb") as f:
+        pickle.dump((first, second), f)
+    script = tmp_path / "save_and_die.py"
+    script.write_text(SAVE_AND_DIE)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path / "ck"), str(tmp_path / "states.pkl")], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.strip() == "SAVING", proc.stderr.read()
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    names = sorted(p.name for p in (tmp_path / "ck").iterdir())
+    assert names[0] == "1" and any(n.startswith("2.") for n in names), names  # killed mid-save
+
+    ckpt = Checkpoints(tmp_path / "ck", keep=3)
+    assert ckpt.all_steps() == [1]
+    state, position = ckpt.restore(trainer.init_state(jax.tree.map(np.zeros_like, params)))
+    assert position == {"epoch": 0, "index": 1}
+    assert jax.tree.structure(state) == jax.tree.structure(first)
+    for a, b in zip(jax.tree.leaves(first), jax.tree.leaves(jax.device_get(state)), strict=True):
+        assert np.array_equal(a, b)
+    # The half-written step is cleaned up, and saving it again works.
+    assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == ["1"]
+    ckpt.save(2, state, {"epoch": 0, "index": 2})
+    assert ckpt.all_steps() == [1, 2]
+    ckpt.close()
+
+
+# ----------------------------------------------------------------------------- end to end
+
+
+def test_train_cli_fits_a_tiny_task_and_exports(corpus, params, tmp_path):
+    import argparse
+
+    from convert.export import export
+    from s2t2_jax.train import add_train_parser, train_main
+
+    parser = argparse.ArgumentParser()
+    add_train_parser(parser.add_subparsers())
+    run = tmp_path / "run"
+    argv = ["train", "--model", str(corpus / "model"), "--train", str(corpus / "train.tsv"),
+            "--output", str(run), "--eval", str(corpus / "train.tsv"),
+            "--steps", str(TC.total_steps), "--lr", str(TC.learning_rate),
+            "--warmup-steps", str(TC.warmup_steps), "--grad-accum", str(TC.grad_accum),
+            "--weight-decay", str(TC.weight_decay), "--batch-size", "2", "--log-every", "10",
+            "--save-every", "100", "--audio-buckets", str(SAMPLES), "--label-buckets", str(TOKENS)]
+    args = parser.parse_args(argv)
+    assert args.func(args) == 0 and args.func is train_main
+    logs = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    train = [r for r in logs if "loss" in r]
+    evals = [r for r in logs if "eval_loss" in r]
+    assert [r["update"] for r in train] == list(range(10, TC.total_steps + 1, 10))
+    assert train[-1]["loss"] < train[0]["loss"] / 4, train
+    initial = float(_loss(params, CFG, next(iter(_loader(corpus)))))
+    assert evals[-1]["eval_loss"] < initial / 10, (evals, initial)
+    assert sorted(int(p.name) for p in (run / "checkpoints").iterdir() if p.name.isdigit()) == [100, 150]
+
+    # Running again resumes at the end (nothing to do); other settings are refused.
+    assert args.func(args) == 0
+    args2 = parser.parse_args([*argv[:-4], "--lr", "1e-3"] + argv[-4:])
+    with pytest.raises(ValueError, match="other settings"):
+        args2.func(args2)
+
+    out = export(run, tmp_path / "hf")
+    from transformers import SpeechEncoderDecoderModel
+
+    hf = SpeechEncoderDecoderModel.from_pretrained(out).eval()
+    assert (out / "vocab.json").read_text() == json.dumps(VOCAB)
+    assert hf.config.decoder.vocab_size == 16
