@@ -15,6 +15,37 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _translate(args: argparse.Namespace) -> int:
+    import json
+
+    from s2t2_jax.translate import gather_inputs
+    from s2t2_jax.translator import SpeechTranslator
+
+    options = {k: v for k, v in dict(
+        num_beams=args.num_beams, max_new_tokens=args.max_new_tokens,
+        length_penalty=args.length_penalty, do_sample=args.do_sample or None,
+        temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+    ).items() if v is not None}
+    items = gather_inputs(args.inputs)
+    tr = SpeechTranslator.from_pretrained(args.model, progress=not args.no_progress)
+    batcher = tr.batcher(args.batch_size, args.chunk_seconds,
+                         tuple(args.bucket_seconds) if args.bucket_seconds else None,
+                         seed=args.seed, **options)
+    batcher.translate(items, progress=not args.no_progress and len(items) >= 16)
+    rate = batcher.sampling_rate
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        for it in items:
+            out.write(json.dumps(it.record(rate), ensure_ascii=False) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    failed = sum(it.error is not None for it in items)
+    if failed:
+        print(f"{failed} of {len(items)} inputs failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="s2t2-jax", description="Speech2Text2 speech translation in JAX/Flax."
@@ -33,6 +64,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace a non-empty OUT")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_convert)
+
+    p = sub.add_parser(
+        "translate", help="translate audio files, folders or manifests",
+        description="Translate speech to text. INPUTs are audio files (wav, flac, ogg, ...), "
+        "folders of them, or manifests (.tsv: audio path in the first column; .jsonl: "
+        '{"audio": path}). Writes one JSON line per input: path, translation, seconds - or '
+        "error. Exit code 1 if any input failed.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT")
+    p.add_argument("--model", required=True, help="converted folder, HF folder or hub id")
+    p.add_argument("--output", help="write JSON lines here instead of stdout")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--chunk-seconds", type=float, default=None,
+                   help="split audio longer than the largest bucket into overlapping windows")
+    p.add_argument("--bucket-seconds", type=float, nargs="+", default=None,
+                   help="padded lengths in seconds (default 2 4 8 15 30)")
+    g = p.add_argument_group("generation (unset: the model config's defaults)")
+    g.add_argument("--num-beams", type=int)
+    g.add_argument("--max-new-tokens", type=int)
+    g.add_argument("--length-penalty", type=float)
+    g.add_argument("--do-sample", action="store_true")
+    g.add_argument("--temperature", type=float)
+    g.add_argument("--top-k", type=int)
+    g.add_argument("--top-p", type=float)
+    g.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_translate)
+
+    from convert.export import add_export_parser
+    from s2t2_jax.train import add_train_parser
+
+    add_train_parser(sub)
+    add_export_parser(sub)
     return parser
 
 

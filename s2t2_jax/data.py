@@ -8,7 +8,8 @@ Relative audio paths are resolved against the manifest's folder. Blank lines are
 
 Labels are `tokenizer.encode(text) + [eos]` (the reference fine-tuning recipe appends `</s>`).
 A bad line (malformed, missing/unreadable/too short audio, text with no known token, labels
-longer than the decoder's positions, audio longer than the largest bucket) is reported with its
+longer than the decoder's positions, audio or labels longer than the largest bucket) is reported
+with its
 line number: `on_error="skip"` drops it (logged, counted in `bad_lines`), `"raise"` stops with a
 `DataError` listing every bad line. Audio that turns out unreadable only when a batch is loaded
 is handled the same way (skip: the row becomes padding).
@@ -145,12 +146,14 @@ def _header_samples(path: str, sampling_rate: int) -> int:
 
 def load_examples(
     manifest: str | os.PathLike, tokenizer: Any, config: ModelConfig, *, sampling_rate: int = 16000,
-    on_error: str = "raise", max_samples: int | None = None,
+    on_error: str = "raise", max_samples: int | None = None, max_labels: int | None = None,
+    bad_lines: list[BadLine] | None = None,
 ) -> list[Example]:
     """Read and check a manifest; see the module docstring for what makes a line bad.
 
     `on_error`: "raise" (a `DataError` listing every bad line) or "skip" (logged with line
-    numbers and a count). `max_samples`: audio longer than this is bad (e.g. the largest bucket).
+    numbers and a count). `max_samples` / `max_labels`: audio / labels (with `</s>`) longer than
+    this are bad (e.g. the largest buckets). `bad_lines`: skipped lines are appended to it.
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
@@ -171,6 +174,9 @@ def load_examples(
             elif len(ids) + 1 > max_len:
                 error = (f"labels are {len(ids) + 1} tokens (with </s>); the decoder has "
                          f"{max_len} positions (max_target_positions)")
+            elif max_labels is not None and len(ids) + 1 > max_labels:
+                error = (f"labels are {len(ids) + 1} tokens (with </s>), longer than the largest "
+                         f"label bucket {max_labels}")
         if error is None:
             try:
                 samples = _header_samples(audio, sampling_rate)
@@ -192,6 +198,8 @@ def load_examples(
             raise DataError(f"{len(bad)} bad line(s) in {name}:\n  {listing}")
         logger.warning("skipping %d bad line(s) of %d in %s:\n  %s",
                        len(bad), len(bad) + len(examples), name, listing)
+        if bad_lines is not None:
+            bad_lines.extend(bad)
     if not examples:
         raise DataError(f"{name}: no usable examples")
     return examples
@@ -291,8 +299,11 @@ class BatchLoader:
 
     # -- loading
 
-    def load_batch(self, indices: Sequence[int]) -> Batch:
-        """Load, normalise and pad the examples `indices` (padding rows fill the batch)."""
+    def load_batch(self, indices: Sequence[int], texts: bool = False) -> Batch:
+        """Load, normalise and pad the examples `indices` (padding rows fill the batch).
+
+        `texts`: also `"texts"`, the reference text of each row (a list; None for padding rows
+        and for examples whose audio could not be loaded)."""
         audio_len = max(self._bucket[i] for i in indices)
         label_len = _pick(max(len(self.examples[i].labels) for i in indices), self.label_buckets)
         fe = self.features
@@ -300,6 +311,7 @@ class BatchLoader:
         values = np.zeros((b, audio_len), np.float32)
         mask = np.zeros((b, audio_len), np.int32)
         labels = np.full((b, label_len), -100, np.int32)
+        refs: list[str | None] = [None] * b
         for row, i in enumerate(indices):
             ex = self.examples[i]
             try:
@@ -318,9 +330,12 @@ class BatchLoader:
             values[row] = out["input_values"][0]
             mask[row] = out["attention_mask"][0]
             labels[row, :len(ex.labels)] = ex.labels
+            refs[row] = ex.text
         batch = {"input_values": values, "labels": labels}
         if fe.return_attention_mask:
             batch["attention_mask"] = mask
+        if texts:
+            batch["texts"] = refs
         return batch
 
     def _produce(self, epoch: int, index: int, q: queue.Queue, stop: threading.Event) -> None:
@@ -375,10 +390,11 @@ class BatchLoader:
             self.epoch, self.index = epoch + 1, 0
         return batch
 
-    def one_epoch(self) -> Iterator[Batch]:
-        """One pass over all examples in epoch-0 order, loaded in the calling thread."""
+    def one_epoch(self, texts: bool = False) -> Iterator[Batch]:
+        """One pass over all examples in epoch-0 order, loaded in the calling thread (`texts`:
+        with each row's reference text, see `load_batch`)."""
         for indices in self.epoch_batches(0):
-            yield self.load_batch(indices)
+            yield self.load_batch(indices, texts)
 
     def close(self) -> None:
         self._stop_thread()

@@ -174,6 +174,13 @@ class Speech2Text2Decoder(nn.Module):
         new_k, new_v = [], []
         for i, layer in enumerate(self.layers):
             bufs = None if cache is None else (cache.self_k[i], cache.self_v[i])
+            if cache is None and cfg.decoder_layerdrop > 0.0 and not deterministic:
+                # LayerDrop (training only): the whole batch skips the layer with probability
+                # decoder_layerdrop, drawn per step from the dropout key (not at trace time).
+                skip = jax.random.uniform(self.make_rng("dropout")) < cfg.decoder_layerdrop
+                out, _ = layer(h, self_bias, crosses[i], cross_bias, None, past, deterministic)
+                h = jnp.where(skip, h, out)
+                continue
             h, bufs = layer(h, self_bias, crosses[i], cross_bias, bufs, past, deterministic)
             if bufs is not None:
                 new_k.append(bufs[0])

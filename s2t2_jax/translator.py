@@ -34,6 +34,7 @@ class SpeechTranslator:
         self.params = params
         self.folder = None if folder is None else Path(folder)
         self._logits = jax.jit(M.forward, static_argnames=("config", "dtype"))
+        self._processor = None
 
     @classmethod
     def from_pretrained(
@@ -88,3 +89,74 @@ class SpeechTranslator:
         mask = None if attention_mask is None else np.asarray(attention_mask, np.int32)
         out = self._logits(self.params, self.config, x, ids, mask)
         return np.asarray(out["logits"], np.float32)
+
+    @property
+    def processor(self):
+        """The folder's `Processor` (feature extractor + tokenizer), loaded on first use."""
+        if self._processor is None:
+            from s2t2_jax.features import FeatureExtractor
+            from s2t2_jax.processor import Processor
+            from s2t2_jax.tokenizer import Tokenizer
+
+            if self.folder is None or not (self.folder / "vocab.json").is_file():
+                raise FileNotFoundError(
+                    f"model folder {self.folder} has no vocab.json: translating needs the tokenizer"
+                )
+            has_pre = (self.folder / "preprocessor_config.json").is_file()
+            fe = FeatureExtractor.from_pretrained(self.folder) if has_pre else FeatureExtractor(
+                return_attention_mask=True)
+            self._processor = Processor(fe, Tokenizer.from_pretrained(self.folder))
+        return self._processor
+
+    def generate(self, input_values: np.ndarray, attention_mask: np.ndarray | None = None,
+                 **options: Any) -> np.ndarray:
+        """Token ids `[batch, width]` as the reference's `generate()` (see `decoding.generate`)."""
+        from s2t2_jax.decoding import generate
+
+        return generate(self.params, self.config, input_values, attention_mask, **options)
+
+    def batcher(self, batch_size: int = 8, chunk_seconds: float | None = None,
+                bucket_seconds: tuple[float, ...] | None = None, **options: Any):
+        """A `translate.Batcher` bound to this model and generation `options`."""
+        from s2t2_jax.encoder import min_input_samples
+        from s2t2_jax.translate import DEFAULT_BUCKET_SECONDS, Batcher, data_parallel, replicate
+
+        proc = self.processor
+        params = replicate(self.params)
+
+        def generate_ids(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+            from s2t2_jax.decoding import generate
+
+            return generate(params, self.config, data_parallel(x), data_parallel(mask), **options)
+
+        return Batcher(
+            generate_ids=generate_ids,
+            decode_text=lambda ids: proc.batch_decode(ids, skip_special_tokens=True),
+            extract=proc.feature_extractor, sampling_rate=proc.feature_extractor.sampling_rate,
+            batch_size=batch_size, bucket_seconds=bucket_seconds or DEFAULT_BUCKET_SECONDS,
+            chunk_seconds=chunk_seconds, min_samples=min_input_samples(self.config.encoder),
+        )
+
+    def translate(self, audio: Any, batch_size: int = 8, chunk_seconds: float | None = None,
+                  progress: bool = False, **options: Any) -> list[str]:
+        """German text for each input: a path, an array at the model's rate, or a list of either.
+
+        Raises the first input's error (e.g. `AudioError`) if any input cannot be translated.
+        """
+        from s2t2_jax.translate import Item
+
+        if isinstance(audio, (str, os.PathLike)) or (isinstance(audio, np.ndarray) and audio.ndim == 1):
+            audio = [audio]
+        items = []
+        for i, a in enumerate(audio):
+            if isinstance(a, (str, os.PathLike)):
+                items.append(Item(str(a), path=Path(a)))
+            else:
+                items.append(Item(f"<array {i}>", audio=np.asarray(a)))
+        self.batcher(batch_size, chunk_seconds, **options).translate(items, progress=progress)
+        for it in items:
+            if it.error is not None:
+                from s2t2_jax.audio import AudioError
+
+                raise AudioError(it.error)
+        return [it.translation for it in items]

@@ -181,3 +181,28 @@ def test_unreadable_audio_at_load_time(tmp_path, tokenizer, caplog):
     assert "m.tsv:2:" in caplog.text
     assert sorted(batch["attention_mask"].sum(1).tolist()) == [0, 1000]
     assert (batch["labels"] != -100).any(1).sum() == 1
+
+
+def test_eval_batches_carry_their_texts_and_label_limits(tmp_path, tokenizer, caplog):
+    rows = _corpus(tmp_path, lengths=(1000, 1100, 1200))
+    long_row = (rows[0][0], "a b c d e")  # 5 tokens + </s> = 6: fits the decoder, not the bucket 4
+    (tmp_path / "m.tsv").write_text("".join(f"{a}\t{t}\n" for a, t in [*rows, long_row]))
+    bad: list = []
+    with caplog.at_level(logging.WARNING, logger="s2t2_jax.data"):
+        examples = load_examples(tmp_path / "m.tsv", tokenizer, CONFIG, on_error="skip", max_labels=4,
+                                 bad_lines=bad)
+    assert [e.line for e in examples] == [1, 2, 3]
+    assert [b.line for b in bad] == [4] and "label bucket 4" in bad[0].reason
+    with pytest.raises(DataError, match=r"m.tsv:4: .*label bucket"):
+        load_examples(tmp_path / "m.tsv", tokenizer, CONFIG, max_labels=4)
+
+    (tmp_path / rows[1][0]).write_bytes(b"RIFF")  # unreadable when loaded
+    loader = BatchLoader(examples, 2, seed=0, shuffle=False, on_error="skip", label_buckets=[4])
+    batches = list(loader.one_epoch(texts=True))
+    texts = [t for b in batches for t in b["texts"]]
+    assert texts == [rows[0][1], None, rows[2][1], None]  # unreadable row and padding row: None
+    for b in batches:
+        real = (b["labels"] != -100).any(1)
+        assert real.tolist() == [t is not None for t in b["texts"]]
+    assert "texts" not in next(iter(loader.one_epoch()))
+    assert [b.line for b in loader.bad_lines] == [2]

@@ -33,6 +33,7 @@ from s2t2_jax.train import (
     make_optimizer,
     param_labels,
     train_loop,
+    translation_scores,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -292,6 +293,38 @@ def test_train_step_trains_only_what_it_should(params):
     assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(state.params))
 
 
+def test_decoder_layerdrop_skips_whole_layers_per_step(params):
+    """decoder_layerdrop: in training each decoder layer is skipped (h passes through) with that
+    probability, drawn from the step's key inside the compiled program; never in evaluation."""
+    det = _tiny_config(hidden_dropout=0.0, attention_dropout=0.0, activation_dropout=0.0,
+                       layerdrop=0.0, mask_time_prob=0.0, mask_feature_prob=0.0)
+    dec = dataclasses_replace(det.decoder, dropout=0.0, decoder_layerdrop=0.5)
+    cfg = dataclasses_replace(det, decoder=dec)
+    p = {**params, "encoder": {k: v for k, v in params["encoder"].items() if k != "masked_spec_embed"}}
+    batch = _batch()
+    full = float(_loss(p, cfg, batch))  # evaluation: every layer
+    # Without the layer: the same model with no decoder layers.
+    none = dataclasses_replace(cfg, decoder=dataclasses_replace(dec, decoder_layers=0))
+    p_none = {**p, "decoder": {k: v for k, v in p["decoder"].items() if k != "layers_0"}}
+    skipped = float(_loss(p_none, none, batch))
+    assert abs(full - skipped) > 1e-3
+    losses = [float(_loss(p, cfg, batch, jax.random.PRNGKey(i))) for i in range(24)]  # one compile
+    kept = [np.isclose(x, full, rtol=1e-6) for x in losses]
+    dropped = [np.isclose(x, skipped, rtol=1e-6) for x in losses]
+    assert all(k != d for k, d in zip(kept, dropped, strict=True)), (losses, full, skipped)
+    assert 4 <= sum(dropped) <= 20, sum(dropped)  # about half, varying per key
+
+
+def test_translation_scores():
+    s = translation_scores(["a b c d", "e f  g h"], ["a b c d", "e f g h"])
+    assert s == {"bleu": pytest.approx(100.0), "exact_match": 1.0, "eval_sentences": 2}
+    s = translation_scores(["a b c d e", "x y"], ["a b c d e", "e f g h"])
+    assert 0 < s["bleu"] < 100 and s["exact_match"] == 0.5
+    assert translation_scores([], [])["eval_sentences"] == 0
+    with pytest.raises(ValueError):
+        translation_scores(["a"], [])
+
+
 # ----------------------------------------------------------------------------- data + checkpoints
 
 WORDS = "a b c d e f g h i j k l".split()
@@ -352,7 +385,8 @@ def _run(corpus, ckpt_dir, params, stop_at, restore=False):
     state = train_loop(trainer, state, loader, ckpt, log=logs.append, stop_at=stop_at)
     loader.close()
     ckpt.close()
-    return jax.device_get(state), [(r["update"], r["loss"], r["grad_norm"]) for r in logs]
+    assert all(r["steps_per_s"] > 0 for r in logs)
+    return jax.device_get(state), [(r["step"], r["loss"], r["grad_norm"]) for r in logs]
 
 
 def test_exact_resume(corpus, params, tmp_path):
@@ -459,37 +493,65 @@ def test_killed_save_keeps_the_last_good_checkpoint(tmp_path, params):
 # ----------------------------------------------------------------------------- end to end
 
 
-def test_train_cli_fits_a_tiny_task_and_exports(corpus, params, tmp_path):
+def _train_parser():
     import argparse
 
-    from convert.export import export
-    from s2t2_jax.train import add_train_parser, train_main
+    from s2t2_jax.train import add_train_parser
 
     parser = argparse.ArgumentParser()
     add_train_parser(parser.add_subparsers())
+    return parser
+
+
+def test_train_cli_fits_a_tiny_task_and_exports(corpus, params, tmp_path, capsys):
+    from convert.export import export
+    from s2t2_jax.train import train_main
+
+    parser = _train_parser()
     run = tmp_path / "run"
+    # The eval manifest: the training utterances, and two bad lines, skipped and reported.
+    good = (corpus / "train.tsv").read_text().splitlines()[1:]
+    (tmp_path / "eval.tsv").write_text("".join(
+        f"{corpus / a}\t{t}\n" for a, t in (line.split("\t") for line in good))
+        + f"{corpus / 'nowhere.wav'}\ta b\n{corpus / 'u0.wav'}\tzz qq\n")
     argv = ["train", "--model", str(corpus / "model"), "--train", str(corpus / "train.tsv"),
-            "--output", str(run), "--eval", str(corpus / "train.tsv"),
+            "--output", str(run), "--eval", str(tmp_path / "eval.tsv"), "--eval-every", "50",
+            "--on-bad-line", "skip",
             "--steps", str(TC.total_steps), "--lr", str(TC.learning_rate),
             "--warmup-steps", str(TC.warmup_steps), "--grad-accum", str(TC.grad_accum),
             "--weight-decay", str(TC.weight_decay), "--batch-size", "2", "--log-every", "10",
             "--save-every", "100", "--audio-buckets", str(SAMPLES), "--label-buckets", str(TOKENS)]
     args = parser.parse_args(argv)
     assert args.func(args) == 0 and args.func is train_main
+    err = capsys.readouterr().err
+    assert "training: 100%|" in err and f"{TC.total_steps}/{TC.total_steps}" in err  # progress bar
+    assert "skipped 2 bad line(s)" in err and "eval.tsv:5: " in err and "eval.tsv:6: " in err
     logs = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     train = [r for r in logs if "loss" in r]
     evals = [r for r in logs if "eval_loss" in r]
-    assert [r["update"] for r in train] == list(range(10, TC.total_steps + 1, 10))
+    assert [r["step"] for r in train] == list(range(10, TC.total_steps + 1, 10))
+    assert set(train[0]) == {"step", "loss", "lr", "grad_norm", "steps_per_s"}
+    assert all(r["steps_per_s"] > 0 and r["grad_norm"] > 0 for r in train)
     assert train[-1]["loss"] < train[0]["loss"] / 4, train
     initial = float(_loss(params, CFG, next(iter(_loader(corpus)))))
+    assert [r["step"] for r in evals] == [50, 100, 150]  # not twice at the end
     assert evals[-1]["eval_loss"] < initial / 10, (evals, initial)
+    assert all(r["eval_sentences"] == len(TEXTS) for r in evals)
+    # The fitted model translates its 4 training utterances (greedy): BLEU on their texts.
+    assert evals[-1]["bleu"] > 50 and evals[-1]["exact_match"] >= 0.5, evals
+    assert evals[0]["bleu"] <= evals[-1]["bleu"]
     assert sorted(int(p.name) for p in (run / "checkpoints").iterdir() if p.name.isdigit()) == [100, 150]
 
-    # Running again resumes at the end (nothing to do); other settings are refused.
-    assert args.func(args) == 0
-    args2 = parser.parse_args([*argv[:-4], "--lr", "1e-3"] + argv[-4:])
+    # Running again resumes at the end (nothing to train); evaluation and device settings may
+    # change, other settings are refused.
+    args2 = parser.parse_args([*argv, "--eval-every", "30", "--fsdp", "--no-progress"])
+    assert args2.func(args2) == 0
+    assert "training:" not in capsys.readouterr().err
+    logs = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert logs[-1]["step"] == TC.total_steps and logs[-1]["bleu"] == evals[-1]["bleu"]
+    args3 = parser.parse_args([*argv[:-4], "--lr", "1e-3"] + argv[-4:])
     with pytest.raises(ValueError, match="other settings"):
-        args2.func(args2)
+        args3.func(args3)
 
     out = export(run, tmp_path / "hf")
     from transformers import SpeechEncoderDecoderModel
@@ -497,3 +559,24 @@ def test_train_cli_fits_a_tiny_task_and_exports(corpus, params, tmp_path):
     hf = SpeechEncoderDecoderModel.from_pretrained(out).eval()
     assert (out / "vocab.json").read_text() == json.dumps(VOCAB)
     assert hf.config.decoder.vocab_size == 16
+
+
+def test_train_cli_stops_on_bad_lines(corpus, tmp_path):
+    """--on-bad-line error (the default): every bad line of the manifest, with its line number."""
+    from s2t2_jax.data import DataError
+
+    lines = (corpus / "train.tsv").read_text().splitlines()
+    long_text = " ".join(WORDS)  # 12 tokens + </s>: more than the largest label bucket (8)
+    (tmp_path / "bad.tsv").write_text("\n".join([
+        *[f"{corpus / a}\t{t}" for a, t in (line.split("\t") for line in lines[1:])],
+        f"{corpus / 'missing.wav'}\ta b", f"{corpus / 'train.tsv'}\ta b",
+        f"{corpus / 'u0.wav'}\tzz", f"{corpus / 'u0.wav'}\t{long_text}"]) + "\n")
+    args = _train_parser().parse_args([
+        "train", "--model", str(corpus / "model"), "--train", str(tmp_path / "bad.tsv"),
+        "--output", str(tmp_path / "run"), "--audio-buckets", str(SAMPLES), "--label-buckets", str(TOKENS)])
+    with pytest.raises(DataError) as e:
+        args.func(args)
+    msg = str(e.value)
+    assert "4 bad line(s)" in msg
+    for n, what in [(5, "not found"), (6, "cannot read"), (7, "no known tokens"), (8, "label bucket")]:
+        assert f"bad.tsv:{n}: " in msg and what in msg, (n, what, msg)

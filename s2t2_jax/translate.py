@@ -1,0 +1,243 @@
+"""Batched translation of audio files and arrays: inputs, length buckets, devices, chunking.
+
+Inputs are sorted by length and padded to a small fixed set of bucket lengths, and every batch is
+padded to the same batch size, so a whole dataset compiles at most one program per bucket. Batches
+are sharded data-parallel over all local devices. Results come back in input order; a bad input
+gives an error record and never stops or loses the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import soundfile as sf
+from tqdm.auto import tqdm
+
+from s2t2_jax.audio import AudioError, check_audio, load_audio
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".opus")
+MANIFEST_EXTENSIONS = (".tsv", ".jsonl")
+DEFAULT_BUCKET_SECONDS = (2.0, 4.0, 8.0, 15.0, 30.0)
+
+
+@dataclasses.dataclass
+class Item:
+    """One input: a path (or an in-memory array), and what became of it."""
+
+    name: str  # the path as given, or "<array N>"
+    path: Path | None = None
+    audio: np.ndarray | None = None  # [samples] at the model's rate, once loaded
+    error: str | None = None
+    translation: str | None = None
+
+    def record(self, sampling_rate: int) -> dict[str, Any]:
+        if self.error is not None:
+            return {"path": self.name, "error": self.error}
+        seconds = 0.0 if self.audio is None else round(len(self.audio) / sampling_rate, 3)
+        return {"path": self.name, "translation": self.translation, "seconds": seconds}
+
+
+def _manifest_items(path: Path) -> list[Item]:
+    """Audio paths listed in a `.tsv` (first column; optional header) or `.jsonl` manifest."""
+    items = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        return [Item(str(path), error=f"cannot read manifest: {e}")]
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        if path.suffix == ".jsonl":
+            try:
+                entry = json.loads(line)
+                audio = entry.get("audio", entry.get("path")) if isinstance(entry, dict) else None
+            except json.JSONDecodeError as e:
+                items.append(Item(where, error=f"manifest line {n} is not JSON: {e.msg}"))
+                continue
+            if not isinstance(audio, str):
+                items.append(Item(where, error=f"manifest line {n} has no 'audio' path"))
+                continue
+        else:
+            audio = line.split("\t")[0].strip()
+            if n == 1 and audio.lower() in ("audio", "path"):
+                continue  # header
+        p = Path(audio)
+        p = p if p.is_absolute() else path.parent / p
+        items.append(Item(audio, path=p))
+    return items
+
+
+def gather_inputs(inputs: Iterable[str]) -> list[Item]:
+    """Audio files, folders (searched recursively for audio files) and manifests -> items."""
+    items: list[Item] = []
+    for name in inputs:
+        p = Path(name)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS)
+            if not found:
+                items.append(Item(name, error="folder holds no audio files"))
+            items += [Item(str(f), path=f) for f in found]
+        elif p.suffix.lower() in MANIFEST_EXTENSIONS and p.is_file():
+            items += _manifest_items(p)
+        else:
+            items.append(Item(name, path=p))
+    return items
+
+
+def _estimated_samples(item: Item, rate: int) -> int:
+    """Length at the model's rate, from the file header when not loaded yet (0 if unknown)."""
+    if item.audio is not None:
+        return len(item.audio)
+    try:
+        info = sf.info(str(item.path))
+        return int(info.frames * rate / info.samplerate)
+    except Exception:  # reported properly when the file is loaded
+        return 0
+
+
+def _chunks(x: np.ndarray, size: int, overlap: int) -> list[np.ndarray]:
+    """Overlapping windows of `size` samples (the last may be shorter, but never tiny)."""
+    step = size - overlap
+    starts = list(range(0, max(len(x) - overlap, 1), step))
+    return [x[s:s + size] for s in starts]
+
+
+@dataclasses.dataclass
+class Batcher:
+    """Turns waveforms into fixed-shape, device-sharded model batches and back into texts.
+
+    Args:
+      generate_ids: `(input_values [B, L], attention_mask [B, L]) -> ids [B, W]`.
+      decode_text: ids -> list of strings.
+      extract: the feature extractor (normalises, pads, masks).
+      sampling_rate: the model's rate.
+      batch_size: rows per program call (rounded up to a multiple of the device count).
+      bucket_seconds: padded lengths; audio longer than the largest is chunked or refused.
+      chunk_seconds: split longer audio into overlapping windows of this many seconds
+        (None: refuse it with an error record).
+      min_samples: the shortest audio that yields one encoder frame.
+    """
+
+    generate_ids: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    decode_text: Callable[[np.ndarray], list[str]]
+    extract: Callable[..., dict[str, np.ndarray]]
+    sampling_rate: int
+    batch_size: int = 8
+    bucket_seconds: Sequence[float] = DEFAULT_BUCKET_SECONDS
+    chunk_seconds: float | None = None
+    min_samples: int = 400
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        n_dev = jax.local_device_count()
+        self.batch_size = math.ceil(self.batch_size / n_dev) * n_dev
+        self.buckets = sorted({max(int(s * self.sampling_rate), self.min_samples)
+                               for s in self.bucket_seconds})
+        if self.chunk_seconds is not None:
+            if self.chunk_seconds * self.sampling_rate > self.buckets[-1]:
+                raise ValueError(f"chunk_seconds={self.chunk_seconds} exceeds the largest bucket "
+                                 f"({self.buckets[-1] / self.sampling_rate:g} s)")
+            if self.chunk_seconds <= 1.0:
+                raise ValueError(f"chunk_seconds must be > 1 s, got {self.chunk_seconds}")
+
+    def segments(self, item: Item) -> list[np.ndarray]:
+        """The waveform(s) an item is translated from: itself, or its chunks."""
+        x, limit = item.audio, self.buckets[-1]
+        if len(x) <= limit:
+            return [x]
+        if self.chunk_seconds is None:
+            raise AudioError(
+                f"{item.name}: {len(x) / self.sampling_rate:.1f} s is longer than the limit of "
+                f"{limit / self.sampling_rate:g} s; pass chunk_seconds (--chunk-seconds) to split it"
+            )
+        size = int(self.chunk_seconds * self.sampling_rate)
+        return _chunks(x, size, overlap=min(size // 5, self.sampling_rate))
+
+    def run(self, segments: list[np.ndarray], progress: tqdm | None = None) -> list[str]:
+        """Texts for waveforms, longest first within same-bucket, fixed-shape batches."""
+        order = sorted(range(len(segments)), key=lambda i: len(segments[i]))
+        texts: list[str] = [""] * len(segments)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            rows = [segments[i] for i in idx]
+            bucket = next(b for b in self.buckets if b >= max(len(r) for r in rows))
+            rows += [rows[0]] * (self.batch_size - len(rows))  # fixed batch shape
+            feats = self.extract(rows, sampling_rate=self.sampling_rate, padding="max_length",
+                                 max_length=bucket, return_attention_mask=True)
+            ids = self.generate_ids(feats["input_values"], feats["attention_mask"])
+            for i, text in zip(idx, self.decode_text(ids[:len(idx)]), strict=True):
+                texts[i] = text
+            if progress is not None:
+                progress.update(len(idx))
+        return texts
+
+    def translate(self, items: list[Item], progress: bool = False, workers: int = 4) -> list[Item]:
+        """Load (in threads), check, chunk and translate items in place; returns them."""
+        rate = self.sampling_rate
+        todo = [it for it in items if it.error is None]
+        todo.sort(key=lambda it: _estimated_samples(it, rate))
+
+        def load(it: Item) -> None:
+            try:
+                if it.audio is None:
+                    it.audio = load_audio(it.path, rate, min_samples=self.min_samples)
+                else:
+                    it.audio = check_audio(it.audio, rate, self.min_samples, source=it.name)
+            except (AudioError, OSError, ValueError) as e:
+                it.error = str(e)
+
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(load, todo))
+        segs, owners = [], []
+        for it in todo:
+            if it.error is not None:
+                continue
+            try:
+                parts = self.segments(it)
+            except AudioError as e:
+                it.error = str(e)
+                continue
+            segs += parts
+            owners += [it] * len(parts)
+        bar = tqdm(total=len(segs), desc="translating", unit="seg", disable=not progress)
+        texts = self.run(segs, bar)
+        bar.close()
+        joined: dict[int, list[str]] = {}
+        for it, text in zip(owners, texts, strict=True):
+            joined.setdefault(id(it), []).append(text)
+        for it in todo:
+            if it.error is None:
+                it.translation = " ".join(t for t in joined[id(it)] if t)
+        return items
+
+
+def data_parallel(batch: np.ndarray) -> jax.Array | np.ndarray:
+    """Shard a batch over all local devices along its first axis (no-op on one device)."""
+    devices = jax.local_devices()
+    if len(devices) == 1:
+        return batch
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    mesh = Mesh(np.array(devices), ("data",))
+    return jax.device_put(batch, NamedSharding(mesh, PartitionSpec("data")))
+
+
+def replicate(tree: Any) -> Any:
+    """Place a pytree (params) on every local device (no-op on one device)."""
+    devices = jax.local_devices()
+    if len(devices) == 1:
+        return tree
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    mesh = Mesh(np.array(devices), ("data",))
+    return jax.device_put(tree, NamedSharding(mesh, PartitionSpec()))

@@ -1,0 +1,132 @@
+"""Files -> translations: the CLI, bad inputs, chunking, compile counts, multi-device."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from reference import build_reference, save_reference
+
+from convert.checkpoint import convert
+from s2t2_jax import decoding
+from s2t2_jax.audio import load_audio
+from s2t2_jax.cli import main
+from s2t2_jax.translator import SpeechTranslator
+
+AUDIO = Path(__file__).resolve().parents[1].parent / "shared" / "audio"
+GOOD = ["short.wav", "weather.wav", "stereo_44k.flac", "phone_8k.wav"]
+ENCODER = dict(  # the real conv stack (stride 320), tiny widths
+    conv_dim=(8,) * 7, conv_kernel=(10, 3, 3, 3, 3, 2, 2), conv_stride=(5, 2, 2, 2, 2, 2, 2),
+    feat_extract_norm="layer", do_stable_layer_norm=True, conv_bias=True,
+)
+GEN = ["--max-new-tokens", "6", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def ref_model():
+    return build_reference("group_postln_proj", seed=31, extra_encoder=ENCODER)
+
+
+@pytest.fixture(scope="module")
+def model_dir(ref_model, tmp_path_factory):
+    from transformers import Wav2Vec2FeatureExtractor
+
+    src = tmp_path_factory.mktemp("hf")
+    save_reference(ref_model, src)
+    Wav2Vec2FeatureExtractor(return_attention_mask=True).save_pretrained(src)
+    words = [f"w{i}" + ("@@" if i % 3 == 0 else "") for i in range(4, 61)]
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, **{w: i for i, w in enumerate(words, 4)}}
+    (src / "vocab.json").write_text(json.dumps(vocab))
+    (src / "tokenizer_config.json").write_text("{}")
+    return convert(src, tmp_path_factory.mktemp("conv") / "model", progress=False)
+
+
+def _run_cli(args, capsys):
+    code = main(args)
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    return code, lines
+
+
+def test_files_match_reference_processor_and_generate(model_dir, ref_model, capsys):
+    from transformers import Speech2Text2Processor
+
+    paths = [str(AUDIO / f) for f in GOOD]
+    code, recs = _run_cli(["translate", "--model", str(model_dir), *paths, *GEN], capsys)
+    assert code == 0
+    assert [r["path"] for r in recs] == paths
+    proc = Speech2Text2Processor.from_pretrained(model_dir)
+    audio = [load_audio(p) for p in paths]
+    feats = proc(audio=audio, sampling_rate=16000, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        ids = ref_model.generate(feats.input_values, attention_mask=feats.attention_mask,
+                                 max_new_tokens=6)
+    want = proc.batch_decode(ids, skip_special_tokens=True)
+    assert [r["translation"] for r in recs] == want
+    assert any(want)
+    assert recs[1]["seconds"] == pytest.approx(4.1, abs=0.1)
+
+
+def test_bad_entry_in_manifest_keeps_the_others(model_dir, tmp_path, capsys):
+    (tmp_path / "bad.wav").write_text("not audio at all")
+    (tmp_path / "empty.wav").write_bytes(b"")
+    manifest = tmp_path / "list.tsv"
+    rows = ["audio\ttext", f"{AUDIO / 'short.wav'}\thallo", "bad.wav\tx", "missing.wav\tx",
+            "empty.wav\tx", f"{AUDIO / 'phone_8k.wav'}\tguten morgen"]
+    manifest.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out.jsonl"
+    code = main(["translate", "--model", str(model_dir), str(manifest), "--output", str(out), *GEN])
+    assert code == 1
+    recs = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["path"] for r in recs] == [r.split("\t")[0] for r in rows[1:]]
+    assert "translation" in recs[0] and "translation" in recs[4]
+    assert all("error" in r for r in recs[1:4])
+    assert "missing.wav" in recs[2]["error"]
+    alone = SpeechTranslator.from_pretrained(model_dir).translate(
+        [str(AUDIO / "short.wav"), str(AUDIO / "phone_8k.wav")], max_new_tokens=6)
+    assert [recs[0]["translation"], recs[4]["translation"]] == alone
+
+
+def test_long_audio_is_refused_or_chunked(model_dir, capsys):
+    path = str(AUDIO / "paragraph.wav")
+    args = ["translate", "--model", str(model_dir), path, "--bucket-seconds", "4", "8", *GEN]
+    code, recs = _run_cli(args, capsys)
+    assert code == 1 and "longer than the limit of 8 s" in recs[0]["error"]
+    code, recs = _run_cli(args + ["--chunk-seconds", "7.5"], capsys)
+    assert code == 0 and recs[0]["translation"] and recs[0]["seconds"] > 20
+
+
+def test_arrays_and_compile_count(model_dir):
+    tr = SpeechTranslator.from_pretrained(model_dir)
+    rng = np.random.default_rng(0)
+    audio = [rng.standard_normal(n).astype(np.float32) * 0.1 for n in (9000, 12000, 30000, 31000,
+                                                                       50000, 20000, 7000)]
+    before = decoding.compile_count()
+    first = tr.translate(audio, batch_size=2, max_new_tokens=5)
+    compiled = decoding.compile_count() - before
+    assert compiled <= 3  # three buckets (<=2 s, <=4 s, <=8 s), one batch shape
+    assert tr.translate(audio[::-1], batch_size=2, max_new_tokens=5) == first[::-1]
+    assert decoding.compile_count() - before == compiled
+    with pytest.raises(ValueError, match="NaN"):
+        tr.translate(np.full(8000, np.nan, np.float32))
+
+
+def test_four_devices_give_identical_output(model_dir, tmp_path):
+    paths = [str(AUDIO / f) for f in GOOD] + [str(AUDIO / "numbers.wav")]
+    outs = []
+    for n in (1, 4):
+        env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={n}",
+               "JAX_PLATFORMS": "cpu"}
+        code = ("import jax, sys; from s2t2_jax.cli import main; assert jax.device_count() == "
+                f"{n}; sys.exit(main(sys.argv[1:]))")
+        out = tmp_path / f"out{n}.jsonl"
+        subprocess.run([sys.executable, "-c", code, "translate", "--model", str(model_dir), *paths,
+                        "--batch-size", "3", "--output", str(out), *GEN], check=True, env=env)
+        outs.append(out.read_text())
+    assert outs[0] == outs[1]
+    assert len(outs[0].splitlines()) == len(paths)
