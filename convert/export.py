@@ -31,7 +31,7 @@ from convert.checkpoint import (
 from s2t2_jax.config import ModelConfig
 
 
-def _resolve(source: Any, step: int | None) -> tuple[ModelConfig, Mapping, Path | None]:
+def load_any(source: Any, step: int | None) -> tuple[ModelConfig, Mapping, Path | None]:
     """Config, params and the folder holding tokenizer/preprocessor files, from any source."""
     if isinstance(source, tuple):
         config, params = source
@@ -79,7 +79,7 @@ def export(
     out = Path(out).absolute()
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         raise FileExistsError(f"{out} exists and is not empty; pass force=True / --force")
-    config, params, files = _resolve(source, step)
+    config, params, files = load_any(source, step)
     if files_from is not None:
         files = Path(files_from)
     state = params_to_state_dict(params, config)

@@ -27,7 +27,12 @@ def _translate(args: argparse.Namespace) -> int:
         temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
     ).items() if v is not None}
     items = gather_inputs(args.inputs)
-    tr = SpeechTranslator.from_pretrained(args.model, progress=not args.no_progress)
+    model = args.model
+    if model is None:
+        from s2t2_jax.translator import default_model_dir
+
+        model = default_model_dir()
+    tr = SpeechTranslator.from_pretrained(model, progress=not args.no_progress)
     batcher = tr.batcher(args.batch_size, args.chunk_seconds,
                          tuple(args.bucket_seconds) if args.bucket_seconds else None,
                          seed=args.seed, **options)
@@ -73,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
         "error. Exit code 1 if any input failed.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT")
-    p.add_argument("--model", required=True, help="converted folder, HF folder or hub id")
+    p.add_argument("--model", default=None,
+                   help="converted folder, HF folder or hub id (default: the shipped small "
+                   "English->German model, s2t2_jax/default_model)")
     p.add_argument("--output", help="write JSON lines here instead of stdout")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--chunk-seconds", type=float, default=None,

@@ -685,7 +685,9 @@ def train_main(args: argparse.Namespace) -> int:
     from s2t2_jax.features import FeatureExtractor
     from s2t2_jax.tokenizer import Tokenizer
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # Our own progress at INFO; libraries (orbax logs every save and load) at WARNING.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("s2t2_jax").setLevel(logging.INFO)
     train_cfg = _train_cfg_from_args(args)
     if args.eval_manifest:
         try:  # fail now, not at the first evaluation

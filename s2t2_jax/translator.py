@@ -13,6 +13,18 @@ import numpy as np
 from s2t2_jax import model as M
 from s2t2_jax.config import ModelConfig
 
+DEFAULT_MODEL = Path(__file__).resolve().parent / "default_model"
+
+
+def default_model_dir() -> Path:
+    """The small English->German model shipped with the package (see its README.md)."""
+    if not (DEFAULT_MODEL / "config.json").is_file():
+        raise FileNotFoundError(
+            f"the default model is missing from {DEFAULT_MODEL}; pass --model, or build it with "
+            "examples/build_default_model.sh"
+        )
+    return DEFAULT_MODEL
+
 
 def _is_converted(folder: Path) -> bool:
     from convert.checkpoint import PARAMS_DIR
