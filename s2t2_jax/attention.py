@@ -81,6 +81,9 @@ class Attention(nn.Module):
         if bias is not None:
             scores = scores + bias.astype(scores.dtype)
         probs = jax.nn.softmax(scores.astype(jnp.float32), axis=-1).astype(v.dtype)
+        # `[B, N, T, S]` for inspection (`model.cross_attentions`); a no-op unless the
+        # "intermediates" collection is mutable in `apply`.
+        self.sow("intermediates", "attention_weights", probs)
         if self.dropout > 0.0 and not deterministic:
             probs = self.attn_dropout(probs, deterministic=False)
         out = jnp.einsum("bnts,bsnh->btnh", probs, v)

@@ -170,3 +170,28 @@ def forward(
     if labels is not None:
         out["loss"] = cross_entropy(logits, labels)
     return out
+
+
+def cross_attentions(
+    params: Params, config: ModelConfig, input_values: jax.Array, decoder_input_ids: jax.Array,
+    attention_mask: jax.Array | None = None, decoder_attention_mask: jax.Array | None = None,
+    dtype: Any = jnp.float32,
+) -> jax.Array:
+    """Teacher-forced cross-attention weights `[layers, B, heads, T, S]` (the reference's
+    `output_attentions=True` `cross_attentions`, stacked): row `t` of layer `l` is how token
+    `t` of `decoder_input_ids [B, T]` attends the `S` encoder frames (padded frames get 0).
+
+    For inspection only: generation (`decoding.py`) never records attention weights.
+    """
+    mdl = module(config, dtype)
+    variables = {"params": params}
+    enc, mask = mdl.apply(variables, input_values, attention_mask, method=SpeechEncoderDecoder.encode)
+    _, state = mdl.apply(
+        variables, decoder_input_ids, enc, mask, None, decoder_attention_mask,
+        method=SpeechEncoderDecoder.decode, mutable=["intermediates"],
+    )
+    layers = state["intermediates"]["decoder"]
+    return jnp.stack([
+        layers[f"layers_{i}"]["encoder_attn"]["attention_weights"][0]
+        for i in range(config.decoder.decoder_layers)
+    ])
