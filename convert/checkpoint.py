@@ -8,6 +8,7 @@ half-written output.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -195,30 +196,27 @@ def load_params(directory: str | os.PathLike, config: ModelConfig | None = None)
         return ckpt.restore(os.path.abspath(directory))
 
 
-def write_converted(
-    out: str | os.PathLike, params: Mapping, source: Path | None, force: bool = False,
-    config: ModelConfig | None = None,
-) -> Path:
-    """Write a converted folder atomically: temp sibling, then rename into `out`.
-
-    An existing non-empty `out` is refused unless `force`, and then only replaced once the new
-    folder is complete.
-    """
+def refuse_existing(out: str | os.PathLike, force: bool) -> Path:
+    """`out` as an absolute path; FileExistsError if it is a non-empty folder (or a file)."""
     out = Path(out).absolute()
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         raise FileExistsError(f"{out} exists and is not empty; pass --force to replace it")
+    return out
+
+
+@contextlib.contextmanager
+def atomic_folder(out: str | os.PathLike, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary sibling of `out` to fill; on success it replaces `out` in one rename.
+
+    An existing non-empty `out` is refused unless `force`, and then only replaced once the new
+    folder is complete. On any error (or interrupt) the temporary folder is removed and `out`
+    is left as it was.
+    """
+    out = refuse_existing(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        if source is not None:
-            for name in COPIED_FILES:
-                if (source / name).is_file():
-                    shutil.copy2(source / name, tmp / name)
-        if not (tmp / "config.json").exists():
-            if config is None:
-                raise ConversionError("no config.json to write")
-            config.save(tmp)
-        save_params(params, tmp / PARAMS_DIR)
+        yield tmp
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             os.replace(out, old / "x")
@@ -229,7 +227,29 @@ def write_converted(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return out
+
+
+def copy_model_files(source: Path, dest: Path, skip: tuple[str, ...] = ()) -> None:
+    """Copy the config, tokenizer and preprocessor files that exist in `source` as they are."""
+    for name in COPIED_FILES:
+        if name not in skip and (source / name).is_file():
+            shutil.copy2(source / name, dest / name)
+
+
+def write_converted(
+    out: str | os.PathLike, params: Mapping, source: Path | None, force: bool = False,
+    config: ModelConfig | None = None,
+) -> Path:
+    """Write a converted folder atomically (see `atomic_folder`): files from `source`, params."""
+    with atomic_folder(out, force) as tmp:
+        if source is not None:
+            copy_model_files(source, tmp)
+        if not (tmp / "config.json").exists():
+            if config is None:
+                raise ConversionError("no config.json to write")
+            config.save(tmp)
+        save_params(params, tmp / PARAMS_DIR)
+    return Path(out).absolute()
 
 
 def convert(
@@ -237,9 +257,7 @@ def convert(
     force: bool = False, progress: bool = True,
 ) -> Path:
     """Convert a HF PyTorch folder or hub id into a converted folder at `out`."""
-    out_path = Path(out).absolute()
-    if out_path.exists() and (not out_path.is_dir() or any(out_path.iterdir())) and not force:
-        raise FileExistsError(f"{out_path} exists and is not empty; pass --force to replace it")
+    out_path = refuse_existing(out, force)  # before any download or reading
     folder = resolve_source(src)
     config, params = load_hf_folder(folder, dtype, progress)
     return write_converted(out_path, params, folder, force=force)

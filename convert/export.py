@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,12 +19,14 @@ from typing import Any
 import numpy as np
 
 from convert.checkpoint import (
-    COPIED_FILES,
     PARAMS_DIR,
     SAFETENSORS,
+    atomic_folder,
+    copy_model_files,
     load_hf_folder,
     load_params,
     params_to_state_dict,
+    refuse_existing,
 )
 from s2t2_jax.config import ModelConfig
 
@@ -76,38 +76,22 @@ def export(
       out: the output folder; an existing non-empty one is refused unless `force`.
       files_from: where to copy tokenizer/preprocessor files from (default: the source's).
     """
-    out = Path(out).absolute()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-        raise FileExistsError(f"{out} exists and is not empty; pass force=True / --force")
+    refuse_existing(out, force)
     config, params, files = load_any(source, step)
     if files_from is not None:
         files = Path(files_from)
     state = params_to_state_dict(params, config)
     if config.decoder.tie_word_embeddings:
         state.pop("decoder.lm_head.weight", None)  # save_pretrained drops the tied copy
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_folder(out, force) as tmp:
         from safetensors.numpy import save_file
 
         save_file({k: np.ascontiguousarray(v, np.float32) for k, v in state.items()},
                   str(tmp / SAFETENSORS), metadata={"format": "pt"})
         config.save(tmp)
         if files is not None:
-            for name in COPIED_FILES:
-                if name != "config.json" and (files / name).is_file():
-                    shutil.copy2(files / name, tmp / name)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / "x")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+            copy_model_files(files, tmp, skip=("config.json",))
+    return Path(out).absolute()
 
 
 def export_main(args: argparse.Namespace) -> int:
