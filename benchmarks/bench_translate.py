@@ -96,8 +96,9 @@ def run_ours(model_dir: Path, paths: list[Path], batch_size: int, n_new: int) ->
         out[label] = time.perf_counter() - t0
         out[f"{label}_compiles"] = decoding.compile_count() - before
         assert all(it.error is None for it in items), [it.error for it in items if it.error]
-    lengths = [int(len(it.audio)) for it in items]
-    out["buckets_used"] = len({next(b for b in batcher.buckets if b >= n) for n in lengths})
+    lengths = sorted(len(it.audio) for it in items)  # the batcher's batches: sorted, then chunked
+    out["buckets_used"] = len({next(b for b in batcher.buckets if b >= max(lengths[i:i + batch_size]))
+                               for i in range(0, len(lengths), batch_size)})
     return out
 
 

@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-seconds", type=float, default=None,
                    help="split audio longer than the largest bucket into overlapping windows")
     p.add_argument("--bucket-seconds", type=float, nargs="+", default=None,
-                   help="padded lengths in seconds (default 2 4 8 15 30)")
+                   help="padded lengths in seconds (default 1 2 3 4 5 6 8 10 12 15 18 21 25 30)")
     g = p.add_argument_group("generation (unset: the model config's defaults)")
     g.add_argument("--num-beams", type=int)
     g.add_argument("--max-new-tokens", type=int)
