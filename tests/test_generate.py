@@ -92,7 +92,7 @@ def test_matches_reference(models, batch, name, num_beams, early_stopping):
     x, mask = batch
     penalties = [1.0] if num_beams == 1 else [0.5, 1.0, 2.0] + [-1.0] * (early_stopping == "never")
     # min_new_tokens (traced, like the length penalty) bans EOS for the first steps.
-    for lp, min_new in [(lp, None) for lp in penalties] + [(0.5, 4)]:
+    for lp, min_new in [(lp, None) for lp in penalties] + [(penalties[0], 4)]:
         kw = dict(max_new_tokens=MAX_NEW, num_beams=num_beams, length_penalty=lp,
                   early_stopping=early_stopping, min_new_tokens=min_new)
         expected = _ref_generate(ref, x, mask, **kw)
