@@ -112,3 +112,20 @@ def random_batch(lengths, seed=0):
         x[i, :length] = rng.standard_normal(length).astype(np.float32)
         mask[i, :length] = 1
     return x, mask
+
+
+def tiny_training_config(encoder: dict | None = None, decoder: dict | None = None):
+    """A tiny `ModelConfig` with every training feature on (dropouts, LayerDrop, SpecAugment)."""
+    from s2t2_jax.config import DecoderConfig, EncoderConfig, ModelConfig
+
+    enc = dict(
+        hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16,
+        conv_dim=(8, 8), conv_kernel=(10, 3), conv_stride=(5, 2), num_conv_pos_embeddings=8,
+        num_conv_pos_embedding_groups=2, hidden_dropout=0.1, attention_dropout=0.1,
+        activation_dropout=0.1, layerdrop=0.1, mask_time_prob=0.2, mask_time_length=4,
+        mask_feature_prob=0.2, mask_feature_length=3,
+    )
+    dec = dict(vocab_size=16, d_model=16, decoder_layers=1, decoder_attention_heads=2,
+               decoder_ffn_dim=16, max_target_positions=16, dropout=0.1)
+    return ModelConfig(encoder=EncoderConfig(**{**enc, **(encoder or {})}),
+                       decoder=DecoderConfig(**{**dec, **(decoder or {})}))

@@ -60,19 +60,10 @@ def test_fsdp_spec_rule():
 
 
 def _config():
-    from s2t2_jax.config import DecoderConfig, EncoderConfig, ModelConfig
+    from reference import tiny_training_config
 
-    enc = EncoderConfig(
-        hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
-        conv_dim=(8, 8), conv_kernel=(10, 3), conv_stride=(5, 2), num_conv_pos_embeddings=8,
-        num_conv_pos_embedding_groups=2, hidden_dropout=0.1, attention_dropout=0.1,
-        activation_dropout=0.1, layerdrop=0.1, mask_time_prob=0.2, mask_time_length=4,
-        mask_feature_prob=0.2, mask_feature_length=3,
-    )
-    dec = DecoderConfig(vocab_size=16, d_model=16, decoder_layers=1, decoder_attention_heads=2,
-                        decoder_ffn_dim=32, max_target_positions=16, dropout=0.1,
-                        decoder_layerdrop=0.3)
-    return ModelConfig(encoder=enc, decoder=dec)
+    return tiny_training_config(dict(intermediate_size=32),
+                                dict(decoder_ffn_dim=32, decoder_layerdrop=0.3))
 
 
 def _params(config):

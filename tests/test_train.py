@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 import torch
 from flax.traverse_util import flatten_dict
-from reference import build_reference, random_batch, save_reference
+from reference import build_reference, random_batch, save_reference, tiny_training_config
 
 from convert.checkpoint import load_hf_folder, params_to_state_dict
 from s2t2_jax import model as M
-from s2t2_jax.config import DecoderConfig, EncoderConfig, ModelConfig
+from s2t2_jax.config import ModelConfig
 from s2t2_jax.specaugment import span_mask, spec_augment_masks
 from s2t2_jax.train import (
     Checkpoints,
@@ -128,16 +128,7 @@ def test_lr_schedules_match_transformers():
 
 
 def _tiny_config(**encoder) -> ModelConfig:
-    enc = dict(
-        hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16,
-        conv_dim=(8, 8), conv_kernel=(10, 3), conv_stride=(5, 2), num_conv_pos_embeddings=8,
-        num_conv_pos_embedding_groups=2, hidden_dropout=0.1, attention_dropout=0.1,
-        activation_dropout=0.1, layerdrop=0.1, mask_time_prob=0.2, mask_time_length=4,
-        mask_feature_prob=0.2, mask_feature_length=3,
-    )
-    dec = DecoderConfig(vocab_size=16, d_model=16, decoder_layers=1, decoder_attention_heads=2,
-                        decoder_ffn_dim=16, max_target_positions=16, dropout=0.1)
-    return ModelConfig(encoder=EncoderConfig(**{**enc, **encoder}), decoder=dec)
+    return tiny_training_config(encoder)
 
 
 CFG = _tiny_config()
