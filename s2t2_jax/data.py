@@ -2,8 +2,11 @@
 
 Manifests:
 - `.tsv`: `audio<TAB>text` lines, with an optional header naming the columns (`audio`, `text`,
-  any order, extra columns ignored); without a header the first two columns are used.
-- `.jsonl`: one `{"audio": path, "text": ...}` object per line.
+  optional `source`, any order, extra columns ignored); without a header the first two columns
+  are used.
+- `.jsonl`: one `{"audio": path, "text": ...}` object per line (optional `"source"`).
+`source` is the transcript in the spoken language, used only as the target of the auxiliary CTC
+loss (`ctc_alphabet`; see `s2t2_jax.train`).
 Relative audio paths are resolved against the manifest's folder. Blank lines are ignored.
 
 Labels are `tokenizer.encode(text) + [eos]` (the reference fine-tuning recipe appends `</s>`).
@@ -74,13 +77,17 @@ class Example:
     text: str
     labels: tuple[int, ...]
     num_samples: int  # at the target rate, from the file header (may differ by a sample or two)
+    ctc_labels: tuple[int, ...] = ()  # the source transcript as alphabet indices (1-based; 0 = blank)
 
 
 # ----------------------------------------------------------------------------- manifests
 
 
-def read_manifest(path: str | os.PathLike) -> Iterator[tuple[int, str | None, str | None, str | None]]:
-    """`(line number, audio path, text, error)` per non-blank line; paths resolved, not checked."""
+def read_manifest(
+    path: str | os.PathLike,
+) -> Iterator[tuple[int, str | None, str | None, str | None, str | None]]:
+    """`(line number, audio path, text, source, error)` per non-blank line (source None when the
+    manifest has none); paths resolved, not checked."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no manifest at {path}")
@@ -103,29 +110,44 @@ def read_manifest(path: str | os.PathLike) -> Iterator[tuple[int, str | None, st
                 try:
                     obj = json.loads(line)
                 except json.JSONDecodeError as e:
-                    yield n, None, None, f"invalid JSON ({e.msg})"
+                    yield n, None, None, None, f"invalid JSON ({e.msg})"
                     continue
                 if not isinstance(obj, dict) or not isinstance(obj.get("audio"), str) \
                         or not isinstance(obj.get("text"), str):
-                    yield n, None, None, 'expected an object with string "audio" and "text"'
+                    yield n, None, None, None, 'expected an object with string "audio" and "text"'
                     continue
-                yield n, resolve(obj["audio"]), obj["text"], None
+                source = obj.get("source")
+                if source is not None and not isinstance(source, str):
+                    yield n, None, None, None, '"source" must be a string'
+                    continue
+                yield n, resolve(obj["audio"]), obj["text"], source, None
                 continue
             fields = line.split("\t")
             if columns is None:
                 names = [c.strip().lower() for c in fields]
                 if "audio" in names and "text" in names:
                     columns = (names.index("audio"), names.index("text"))
+                    if "source" in names:
+                        columns += (names.index("source"),)
                     continue
                 columns = (0, 1)
             if len(fields) <= max(columns):
-                yield n, None, None, f"expected at least {max(columns) + 1} tab-separated columns"
+                yield n, None, None, None, f"expected at least {max(columns) + 1} tab-separated columns"
                 continue
             audio, text = fields[columns[0]].strip(), fields[columns[1]]
+            source = fields[columns[2]] if len(columns) > 2 else None
             if not audio:
-                yield n, None, None, "empty audio path"
+                yield n, None, None, None, "empty audio path"
                 continue
-            yield n, resolve(audio), text, None
+            yield n, resolve(audio), text, source, None
+
+
+def encode_ctc(source: str, alphabet: str) -> tuple[int, ...]:
+    """A transcript as CTC targets: lower-cased, characters outside `alphabet` read as spaces,
+    runs of spaces collapsed; index `i + 1` for `alphabet[i]` (0 is the blank)."""
+    index = {c: i + 1 for i, c in enumerate(alphabet)}
+    text = " ".join("".join(c if c in index else " " for c in source.lower()).split())
+    return tuple(index[c] for c in text if c in index)
 
 
 def _header_samples(path: str, sampling_rate: int) -> int:
@@ -147,13 +169,15 @@ def _header_samples(path: str, sampling_rate: int) -> int:
 def load_examples(
     manifest: str | os.PathLike, tokenizer: Any, config: ModelConfig, *, sampling_rate: int = 16000,
     on_error: str = "raise", max_samples: int | None = None, max_labels: int | None = None,
-    bad_lines: list[BadLine] | None = None,
+    bad_lines: list[BadLine] | None = None, ctc_alphabet: str | None = None,
 ) -> list[Example]:
     """Read and check a manifest; see the module docstring for what makes a line bad.
 
     `on_error`: "raise" (a `DataError` listing every bad line) or "skip" (logged with line
     numbers and a count). `max_samples` / `max_labels`: audio / labels (with `</s>`) longer than
     this are bad (e.g. the largest buckets). `bad_lines`: skipped lines are appended to it.
+    `ctc_alphabet`: also encode each line's `source` transcript (`encode_ctc`) as `ctc_labels`;
+    a line without one, or whose source has no character of the alphabet, is bad.
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
@@ -166,7 +190,14 @@ def load_examples(
     max_len = config.decoder.max_target_positions
     name = str(manifest)
     examples, bad = [], []
-    for n, audio, text, error in read_manifest(manifest):
+    for n, audio, text, source, error in read_manifest(manifest):
+        ctc: tuple[int, ...] = ()
+        if error is None and ctc_alphabet is not None:
+            ctc = encode_ctc(source or "", ctc_alphabet)
+            if source is None:
+                error = "no source transcript (needed for the CTC loss)"
+            elif not ctc:
+                error = f"source {source[:40]!r} has no character of the CTC alphabet"
         if error is None:
             ids = tokenizer.encode(text)
             if not ids or all(i == unk for i in ids):
@@ -190,7 +221,7 @@ def load_examples(
         if error is not None:
             bad.append(BadLine(name, n, error))
             continue
-        examples.append(Example(name, n, audio, text, (*ids, eos), samples))
+        examples.append(Example(name, n, audio, text, (*ids, eos), samples, ctc))
     if bad:
         listing = "\n  ".join(str(b) for b in bad[:50]) + (
             f"\n  ... and {len(bad) - 50} more" if len(bad) > 50 else "")
@@ -230,7 +261,8 @@ class BatchLoader:
     """Fixed-size, bucketed, shuffled batches with a resumable position and a prefetch thread.
 
     Yields `{"input_values": f32 [B, L], "attention_mask": int32 [B, L] (if the feature
-    extractor returns one), "labels": int32 [B, T] (-100 = padding)}` forever (epoch after epoch)
+    extractor returns one), "labels": int32 [B, T] (-100 = padding), "ctc_labels": int32 [B, C]
+    (0 = padding; only when the examples have `ctc_labels`)}` forever (epoch after epoch)
     when iterated; `one_epoch()` yields one ordered pass (for evaluation, `shuffle=False`).
     """
 
@@ -260,6 +292,8 @@ class BatchLoader:
             raise DataError("examples longer than the largest bucket: " + "; ".join(
                 f"{e.manifest}:{e.line}" for e in too_long[:20]))
         self._bucket = [_pick(n, self.audio_buckets) for n in samples]
+        longest_ctc = max(len(e.ctc_labels) for e in self.examples)
+        self.ctc_length = -(-longest_ctc // LABEL_MULTIPLE) * LABEL_MULTIPLE  # one shape; 0: no CTC
         self.num_batches = len(self.epoch_batches(0))
         self.bad_lines: list[BadLine] = []
         self.epoch, self.index = 0, 0
@@ -311,6 +345,7 @@ class BatchLoader:
         values = np.zeros((b, audio_len), np.float32)
         mask = np.zeros((b, audio_len), np.int32)
         labels = np.full((b, label_len), -100, np.int32)
+        ctc = np.zeros((b, self.ctc_length), np.int32)
         refs: list[str | None] = [None] * b
         for row, i in enumerate(indices):
             ex = self.examples[i]
@@ -330,8 +365,11 @@ class BatchLoader:
             values[row] = out["input_values"][0]
             mask[row] = out["attention_mask"][0]
             labels[row, :len(ex.labels)] = ex.labels
+            ctc[row, :len(ex.ctc_labels)] = ex.ctc_labels
             refs[row] = ex.text
         batch = {"input_values": values, "labels": labels}
+        if self.ctc_length:
+            batch["ctc_labels"] = ctc
         if fe.return_attention_mask:
             batch["attention_mask"] = mask
         if texts:

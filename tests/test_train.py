@@ -571,3 +571,107 @@ def test_train_cli_stops_on_bad_lines(corpus, tmp_path):
     assert "4 bad line(s)" in msg
     for n, what in [(5, "not found"), (6, "cannot read"), (7, "no known tokens"), (8, "label bucket")]:
         assert f"bad.tsv:{n}: " in msg and what in msg, (n, what, msg)
+
+
+# ----------------------------------------------------------------------------- auxiliary CTC
+
+
+def test_ctc_loss_matches_torch_and_ignores_padding_rows():
+    from s2t2_jax.train import ctc_loss
+
+    rng = np.random.default_rng(0)
+    b, s, d, k = 4, 30, 8, 6
+    enc = rng.standard_normal((b, s, d)).astype(np.float32)
+    head = {"kernel": rng.standard_normal((d, k)).astype(np.float32),
+            "bias": rng.standard_normal(k).astype(np.float32)}
+    frames = np.array([30, 25, 20, 0])  # the last row is a padding row: no frames, no labels
+    targets = [[1, 2, 2, 3], [4, 5, 1, 1, 1, 2, 3], [3], []]
+    labels = np.zeros((b, 8), np.int32)
+    for i, t in enumerate(targets):
+        labels[i, :len(t)] = t
+    mask = np.arange(s)[None] < frames[:, None]
+    loss, grads = jax.value_and_grad(ctc_loss)(head, jnp.asarray(enc), jnp.asarray(mask),
+                                               jnp.asarray(labels))
+    logp = torch.tensor(enc @ head["kernel"] + head["bias"]).log_softmax(-1).transpose(0, 1)
+    ref = torch.nn.CTCLoss(blank=0, reduction="mean")(
+        logp[:, :3], torch.tensor(labels[:3]), torch.tensor(frames[:3]),
+        torch.tensor([len(t) for t in targets[:3]]))
+    assert float(loss) == pytest.approx(float(ref), rel=1e-5)
+    assert all(np.isfinite(np.asarray(g)).all() for g in jax.tree.leaves(grads))
+
+
+def test_encode_ctc_and_manifest_sources(tmp_path):
+    from s2t2_jax.data import encode_ctc, read_manifest
+
+    alphabet = " abc'"
+    assert encode_ctc("  A-b, CAB'S!  x ", alphabet) == (2, 1, 3, 1, 4, 2, 3, 5)
+    assert encode_ctc("xyz", alphabet) == ()
+    assert encode_ctc("a b", "ab") == (1, 2)  # no space in the alphabet: spaces dropped
+    (tmp_path / "m.tsv").write_text("text\tsource\taudio\nHallo\tHello\tx.wav\n")
+    (tmp_path / "m.jsonl").write_text('{"audio": "x.wav", "text": "Hallo", "source": "Hello"}\n'
+                                      '{"audio": "x.wav", "text": "Hallo"}\n'
+                                      '{"audio": "x.wav", "text": "Hallo", "source": 3}\n')
+    x = str(tmp_path / "x.wav")
+    assert list(read_manifest(tmp_path / "m.tsv")) == [(2, x, "Hallo", "Hello", None)]
+    rows = list(read_manifest(tmp_path / "m.jsonl"))
+    assert rows[:2] == [(1, x, "Hallo", "Hello", None), (2, x, "Hallo", None, None)]
+    assert rows[2][-1] == '"source" must be a string'
+
+
+@pytest.fixture(scope="module")
+def ctc_manifest(corpus) -> Path:
+    """The tiny corpus as .jsonl with a source transcript per line (the first has none)."""
+    lines = (corpus / "train.tsv").read_text().splitlines()[1:]
+    path = corpus / "train_ctc.jsonl"
+    path.write_text("".join(json.dumps({"audio": a, "text": t, "source": t.upper() + "!"}) + "\n"
+                            for a, t in (line.split("\t") for line in lines)))
+    return path
+
+
+def test_train_with_ctc(corpus, ctc_manifest, params, tmp_path):
+    """The CTC head trains with the model, is checkpointed beside the optimizer state (the params
+    item stays the model's), and the loss is cross-entropy + ctc_weight * CTC."""
+    from s2t2_jax.data import BatchLoader, DataError, encode_ctc, load_examples
+    from s2t2_jax.features import FeatureExtractor
+    from s2t2_jax.tokenizer import Tokenizer
+    from s2t2_jax.train import CTC_HEAD
+
+    tok = Tokenizer.from_pretrained(corpus / "files")
+    alphabet = "abcdefghijkl "
+    examples = load_examples(ctc_manifest, tok, CFG, ctc_alphabet=alphabet)
+    assert [e.ctc_labels for e in examples] == [encode_ctc(t, alphabet) for t in TEXTS]
+    with pytest.raises(DataError, match="no source transcript"):
+        load_examples(corpus / "train.tsv", tok, CFG, ctc_alphabet=alphabet)
+    loader = BatchLoader(examples, 2, FeatureExtractor(return_attention_mask=True), seed=0,
+                         audio_buckets=[SAMPLES], label_buckets=[TOKENS])
+    batch = loader.load_batch([0, 1])
+    assert batch["ctc_labels"].shape == (2, 8)
+    assert batch["ctc_labels"][0].tolist() == [1, 13, 2, 13, 3, 0, 0, 0]
+
+    tc = dataclasses_replace(TC, ctc_weight=0.5, ctc_alphabet=alphabet, grad_accum=1,
+                             warmup_steps=0)
+    trainer = Trainer(CFG, tc)
+    state = trainer.init_state(params)
+    head = jax.device_get(state.params[CTC_HEAD])
+    assert head["kernel"].shape == (CFG.encoder.hidden_size, len(alphabet) + 1)
+    # Deterministic parts: the eval loss is the plain cross-entropy of the model params.
+    assert float(trainer.eval_step(state.params, batch)["loss"]) == pytest.approx(
+        float(_loss(params, CFG, batch)), rel=1e-6)
+    metrics = []
+    for _ in range(30):
+        state, m = trainer.train_step(state, batch)
+        metrics.append(jax.device_get(m))
+    for m in metrics:
+        assert m["loss"] == pytest.approx(m["ce_loss"] + 0.5 * m["ctc_loss"], rel=1e-5)
+    assert metrics[-1]["ctc_loss"] < metrics[0]["ctc_loss"] / 2, [m["ctc_loss"] for m in metrics]
+    assert not np.array_equal(jax.device_get(state.params[CTC_HEAD])["kernel"], head["kernel"])
+
+    ckpt = Checkpoints(tmp_path / "ckpt")
+    ckpt.save(1, state, loader.state())
+    restored, _ = ckpt.restore(trainer.abstract_state(params))
+    for a, b in zip(jax.tree.leaves(jax.device_get(state)), jax.tree.leaves(restored), strict=True):
+        assert np.array_equal(a, b)
+    model = ckpt.restore_params(CFG)
+    assert CTC_HEAD not in model
+    assert jax.tree.structure(model) == jax.tree.structure(params)
+    ckpt.close()
