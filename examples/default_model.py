@@ -5,7 +5,7 @@ Steps (see `examples/build_default_model.sh` for the whole chain with its settin
     python examples/default_model.py init CORPUS INIT_DIR       # BPE vocab + config + random params
     s2t2-jax train --model INIT_DIR --train CORPUS/train.jsonl --eval CORPUS/dev.jsonl --output RUN
     python examples/default_model.py package RUN OUT            # latest checkpoint -> model folder
-    python examples/default_model.py evaluate OUT CORPUS/test.jsonl   # corpus BLEU, exact match
+    python examples/default_model.py evaluate OUT CORPUS/test.jsonl --card  # scores -> model card
 
 The architecture is this family's, only small: a 4-layer wav2vec2 encoder (the usual 7-layer conv
 stack, stride 320, narrow) and a 3-layer Speech2Text2 decoder with a BPE vocabulary learned from
@@ -72,6 +72,8 @@ def package(run: Path, out: Path, force: bool) -> None:
 
     config, params, model_dir = load_any(run, None)
     write_converted(out, params, model_dir, force=force, config=config)
+    (out / "train_config.json").write_bytes((run / "train_config.json").read_bytes())
+    (out / "training_log.jsonl").write_bytes((run / "log.jsonl").read_bytes())
     print(f"{out}: packaged from {run}", file=sys.stderr)
 
 
@@ -91,6 +93,109 @@ def evaluate(model: Path, manifest: Path, batch_size: int, num_beams: int) -> di
     return scores
 
 
+CARD = """# s2t2-jax default model: small English->German speech translator
+
+A Speech2Text2 model of this project's family (wav2vec2 encoder + S2T2 decoder), trained from
+scratch with `s2t2-jax train` on a synthetic corpus, so that `s2t2-jax translate AUDIO` works on
+an offline machine. It translates short everyday English sentences of a closed domain (numbers,
+times, dates, prices, directions, shopping, weather, travel, greetings) spoken by espeak-ng. It
+is a demonstration model: it knows nothing outside that grammar and is not made for real speech.
+
+## Model
+- Encoder: wav2vec2, {enc_layers} layers, hidden {hidden}, {heads} heads, conv stack {conv_dim}
+  (strides {strides}: {fps:g} frames/s), stable layer norm.
+- Decoder: Speech2Text2, {dec_layers} layers, d_model {d_model}, BPE vocabulary of {vocab} tokens
+  learned from the training texts (`s2t2_jax.bpe`).
+- {params_m:.2f}M parameters, {size_mb:.1f} MB on disk (float32, orbax). Exports to a Hugging Face
+  PyTorch folder with `s2t2-jax export` (transformers 4.46.3 gives the same translations).
+
+## Data
+`examples/make_corpus.py --train {n_train} --dev {n_dev} --test {n_test} --seed {seed}`: English
+sentences from a grammar (`examples/grammar.py`) with German translations from the same grammar,
+spoken by espeak-ng {espeak} with {n_voices} English voices x {n_variants} voice variants, speeds
+{speed[0]}-{speed[1]} wpm, pitch {pitch[0]}-{pitch[1]}, white noise at {snr[0]:g}-{snr[1]:g} dB
+SNR; 16 kHz. Train {h_train:.1f} h, dev {h_dev:.2f} h, test {h_test:.2f} h; no sentence is shared
+between splits ({oov_test} German test words never occur in training).
+
+## Training
+`examples/build_default_model.sh` (corpus -> init -> train -> package -> evaluate). The training
+step: `s2t2-jax train --model INIT --train train.jsonl --eval dev.jsonl ...` with
+
+| setting | value |
+| --- | --- |
+{settings}
+
+Auxiliary CTC on the English transcripts (weight {ctc_weight:g}) teaches the from-scratch encoder
+an alignment early; its head is not part of this model. {steps} updates of {batch} utterances
+took {train_minutes:.0f} min on a 2-core CPU (evaluations included: {total_minutes:.0f} min).
+Dev set during training:
+
+| update | dev loss | dev BLEU | dev exact match |
+| --- | --- | --- | --- |
+{curve}
+
+## Test scores
+Held-out test split ({n_scored} utterances, sentences never seen in training), measured by
+`python examples/default_model.py evaluate s2t2_jax/default_model CORPUS/test.jsonl`:
+
+| decoding | corpus BLEU (sacrebleu) | exact match |
+| --- | --- | --- |
+{scores}
+"""
+
+
+def _decoding(num_beams: int) -> str:
+    return "greedy" if num_beams == 1 else f"beam search, {num_beams} beams"
+
+
+def write_card(model: Path, manifest: Path, results: list[dict]) -> Path:
+    """The model card `model/README.md` from the config, the packaged training config and log,
+    the corpus description beside `manifest`, and evaluation `results` (one per decoding)."""
+    import jax
+
+    from s2t2_jax.config import ModelConfig
+    from s2t2_jax.translator import SpeechTranslator
+
+    config = ModelConfig.from_json(model)
+    enc, dec = config.encoder, config.decoder
+    params = SpeechTranslator.from_pretrained(model).params
+    corpus = json.loads((manifest.parent / "corpus.json").read_text())
+    train = json.loads((model / "train_config.json").read_text())
+    log = [json.loads(x) for x in (model / "training_log.jsonl").read_text().splitlines() if x]
+    stride = 1
+    for s in enc.conv_stride:
+        stride *= s
+    steps = [r for r in log if "steps_per_s" in r]
+    done = [0] + [r["step"] for r in steps]  # updates done before each record, and after
+    train_s = sum((b - a) / r["steps_per_s"] for a, b, r in zip(done, done[1:], steps, strict=False))
+    eval_s = sum(r["eval_seconds"] for r in log if "eval_seconds" in r)
+    keys = ("learning_rate", "warmup_steps", "total_steps", "decay", "weight_decay", "batch_size",
+            "clip_norm", "ctc_weight", "freeze_feature_encoder", "spec_augment", "seed")
+    size = sum(p.stat().st_size for p in (model / "params").rglob("*") if p.is_file())
+    text = CARD.format(
+        enc_layers=enc.num_hidden_layers, hidden=enc.hidden_size, heads=enc.num_attention_heads,
+        conv_dim=list(enc.conv_dim), strides=list(enc.conv_stride), fps=16000 / stride,
+        dec_layers=dec.decoder_layers, d_model=dec.d_model, vocab=dec.vocab_size,
+        params_m=sum(x.size for x in jax.tree.leaves(params)) / 1e6, size_mb=size / 2**20,
+        n_train=corpus["sentences"]["train"], n_dev=corpus["sentences"]["dev"],
+        n_test=corpus["sentences"]["test"], seed=corpus["seed"], espeak=corpus["espeak_ng"].split(
+            ":")[1].split()[0], n_voices=len(corpus["voices"]), n_variants=len(corpus["variants"]),
+        speed=corpus["speed"], pitch=corpus["pitch"], snr=corpus["snr_db"],
+        h_train=corpus["hours"]["train"], h_dev=corpus["hours"]["dev"],
+        h_test=corpus["hours"]["test"], oov_test=corpus["german_oov_vs_train"]["test"],
+        settings="\n".join(f"| {k} | {train[k]} |" for k in keys),
+        ctc_weight=train["ctc_weight"], steps=train["total_steps"], batch=train["batch_size"],
+        train_minutes=train_s / 60, total_minutes=(train_s + eval_s) / 60,
+        curve="\n".join(f"| {r['step']} | {r['eval_loss']:.3f} | {r['bleu']:.1f} | "
+                        f"{100 * r['exact_match']:.1f}% |" for r in log if "eval_loss" in r),
+        n_scored=results[0]["eval_sentences"],
+        scores="\n".join(f"| {_decoding(r['num_beams'])} | {r['bleu']:.1f} | "
+                         f"{100 * r['exact_match']:.1f}% |" for r in results),
+    )
+    (model / "README.md").write_text(text)
+    return model / "README.md"
+
+
 def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -108,14 +213,19 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("model", type=Path)
     a.add_argument("manifest", type=Path)
     a.add_argument("--batch-size", type=int, default=16)
-    a.add_argument("--num-beams", type=int, default=1)
+    a.add_argument("--num-beams", type=int, nargs="+", default=[1])
+    a.add_argument("--card", action="store_true", help="write the scores into MODEL/README.md")
     args = p.parse_args(argv)
     if args.cmd == "init":
         init(args.corpus, args.out, args.vocab_size, args.seed)
     elif args.cmd == "package":
         package(args.run, args.out, args.force)
     else:
-        print(json.dumps(evaluate(args.model, args.manifest, args.batch_size, args.num_beams)))
+        results = [evaluate(args.model, args.manifest, args.batch_size, n) for n in args.num_beams]
+        for r in results:
+            print(json.dumps(r))
+        if args.card:
+            print(f"wrote {write_card(args.model, args.manifest, results)}", file=sys.stderr)
     return 0
 
 
