@@ -138,7 +138,12 @@ class EncoderLayer(nn.Module):
 
 
 class TransformerEncoder(nn.Module):
-    """`encoder.encoder`: positional conv, the layer stack and the (pre or post) layer norm."""
+    """`encoder.encoder`: positional conv, the layer stack and the (pre or post) layer norm.
+
+    Params hold the layers as `layers_0` .. `layers_{n-1}` (the reference's names). In stacked
+    layout (`stack_layers`: one `layers` subtree, every leaf with a leading layer axis) inference
+    runs them as one `lax.scan` body, so XLA compiles one layer instead of n (same numbers).
+    """
 
     config: EncoderConfig
     dtype: jnp.dtype = jnp.float32
@@ -155,7 +160,17 @@ class TransformerEncoder(nn.Module):
         if not cfg.do_stable_layer_norm:
             h = norm(h)
         h = nn.Dropout(cfg.hidden_dropout)(h, deterministic)
-        for i in range(cfg.num_hidden_layers):
+        stacked = self.variables.get("params", {}).get("layers")
+        if stacked is not None:
+            if not deterministic:
+                raise ValueError("stacked encoder layers (stack_layers) are for inference only")
+            layer = EncoderLayer(cfg, self.dtype)
+
+            def step(h: jax.Array, p: dict) -> tuple[jax.Array, None]:
+                return layer.apply({"params": p}, h, bias), None
+
+            h = jax.lax.scan(step, h, stacked)[0]
+        for i in range(cfg.num_hidden_layers if stacked is None else 0):
             layer = EncoderLayer(cfg, self.dtype, name=f"layers_{i}")
             if cfg.layerdrop > 0.0 and not deterministic:
                 # LayerDrop with a jax key (drawn per step, not at trace time).
@@ -164,6 +179,18 @@ class TransformerEncoder(nn.Module):
             else:
                 h = layer(h, bias, deterministic)
         return norm(h) if cfg.do_stable_layer_norm else h
+
+
+def stack_layers(params: dict, config: EncoderConfig) -> dict:
+    """Model params (`{"encoder": ..., ...}`) with the encoder layers in stacked layout.
+
+    `layers_0` .. `layers_{n-1}` become one `layers` subtree whose leaves have a leading axis of
+    n. For inference only (`decoding.generate`, `model.encode`): the encoder then scans its layers.
+    """
+    inner = dict(params["encoder"]["encoder"])
+    layers = [inner.pop(f"layers_{i}") for i in range(config.num_hidden_layers)]
+    inner["layers"] = jax.tree.map(lambda *xs: jnp.stack(xs), *layers)
+    return {**params, "encoder": {**params["encoder"], "encoder": inner}}
 
 
 class FeatureEncoder(nn.Module):

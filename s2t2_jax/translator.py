@@ -130,11 +130,13 @@ class SpeechTranslator:
     def batcher(self, batch_size: int = 8, chunk_seconds: float | None = None,
                 bucket_seconds: tuple[float, ...] | None = None, **options: Any):
         """A `translate.Batcher` bound to this model and generation `options`."""
-        from s2t2_jax.encoder import min_input_samples
+        from s2t2_jax.encoder import min_input_samples, stack_layers
         from s2t2_jax.translate import DEFAULT_BUCKET_SECONDS, Batcher, data_parallel, replicate
 
         proc = self.processor
-        params = replicate(self.params)
+        # A stacked copy of the encoder layers: each bucket's program compiles one scanned layer
+        # body instead of all of them (several seconds less per program on a 2-core CPU).
+        params = replicate(stack_layers(self.params, self.config.encoder))
 
         def generate_ids(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
             from s2t2_jax.decoding import generate
