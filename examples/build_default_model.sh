@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the shipped default model from scratch on a CPU: corpus -> init -> train (2 stages) ->
+# Build the shipped default model from scratch on a CPU: corpus -> init -> train (3 stages) ->
 # package -> evaluate (test scores written into the model card).
 # Usage: bash examples/build_default_model.sh [WORK_DIR]   (needs espeak-ng and the project's venv)
 set -euo pipefail
@@ -20,5 +20,9 @@ $PY examples/default_model.py package "$WORK/run1" "$WORK/stage1" --force
 # Stage 2: a second cosine cycle from stage 1's params (fresh CTC head, lower weight).
 $S2T2 train --model "$WORK/stage1" --output "$WORK/run2" "${COMMON[@]}" --steps 1800 --lr 7e-4 \
     --warmup-steps 150 --ctc-weight 0.3 --seed 1 --eval-every 300 --save-every 300
-$PY examples/default_model.py package "$WORK/run1" "$WORK/run2" s2t2_jax/default_model --force
+$PY examples/default_model.py package "$WORK/run2" "$WORK/stage2" --force
+# Stage 3: a third, shorter and lower cycle.
+$S2T2 train --model "$WORK/stage2" --output "$WORK/run3" "${COMMON[@]}" --steps 1200 --lr 5e-4 \
+    --warmup-steps 100 --ctc-weight 0.3 --seed 2 --eval-every 400 --save-every 400
+$PY examples/default_model.py package "$WORK/run1" "$WORK/run2" "$WORK/run3" s2t2_jax/default_model --force
 $PY examples/default_model.py evaluate s2t2_jax/default_model "$C/test.jsonl" --num-beams 1 5 --card

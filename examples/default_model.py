@@ -132,8 +132,9 @@ each from the previous one's final params (the first from random init):
 The auxiliary CTC loss on the English transcripts teaches the from-scratch encoder an alignment
 early (without it, a first attempt learnt only the German grammar in 1850 updates: dev BLEU < 1);
 its head is not part of this model, and each stage starts a fresh one. Training took
-{train_minutes:.0f} min on a 2-core CPU ({total_minutes:.0f} min with the dev evaluations), shared
-at times with other jobs. Dev set during training:
+{train_minutes:.0f} min on a 2-core CPU ({total_minutes:.0f} min with the dev evaluations; the
+machine was shared with other jobs part of the time: alone it runs {peak_rate:.2f} updates/s, i.e.
+{alone_minutes:.0f} min for the {updates} updates). Dev set during training:
 
 | stage | update | dev loss | dev BLEU | dev exact match |
 | --- | --- | --- | --- | --- |
@@ -174,6 +175,9 @@ def write_card(model: Path, manifest: Path, results: list[dict]) -> Path:
         done = [0] + [r["step"] for r in steps]  # updates done before each record, and after
         train_s += sum((b - a) / r["steps_per_s"] for a, b, r in zip(done, done[1:], steps, strict=False))
         eval_s += sum(r["eval_seconds"] for r in st["log"] if "eval_seconds" in r)
+    rates = sorted(r["steps_per_s"] for st in stages for r in st["log"] if "steps_per_s" in r)
+    peak = rates[int(0.9 * (len(rates) - 1))]  # the 90th percentile: the rate on a quiet machine
+    updates = sum(st["train_config"]["total_steps"] for st in stages)
     keys = ("learning_rate", "warmup_steps", "total_steps", "decay", "weight_decay", "batch_size",
             "clip_norm", "ctc_weight", "freeze_feature_encoder", "spec_augment", "seed")
     size = sum(p.stat().st_size for p in (model / "params").rglob("*") if p.is_file())
@@ -192,7 +196,8 @@ def write_card(model: Path, manifest: Path, results: list[dict]) -> Path:
         stage_rules=" | ".join("---" for _ in stages),
         settings="\n".join(f"| {k} | " + " | ".join(str(st["train_config"][k]) for st in stages)
                            + " |" for k in keys),
-        train_minutes=train_s / 60, total_minutes=(train_s + eval_s) / 60,
+        train_minutes=train_s / 60, total_minutes=(train_s + eval_s) / 60, peak_rate=peak,
+        alone_minutes=updates / peak / 60, updates=updates,
         curve="\n".join(f"| {i + 1} | {r['step']} | {r['eval_loss']:.3f} | {r['bleu']:.1f} | "
                         f"{100 * r['exact_match']:.1f}% |"
                         for i, st in enumerate(stages) for r in st["log"] if "eval_loss" in r),

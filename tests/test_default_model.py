@@ -1,0 +1,84 @@
+"""The shipped default model: it translates held-out recordings (sentences never seen in
+training, spoken by espeak-ng) to their references, from the library, the CLI without --model,
+and after export to PyTorch (transformers' `generate()` gives the same token ids)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from s2t2_jax.train import translation_scores
+from s2t2_jax.translator import SpeechTranslator, default_model_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+AUDIO = ROOT / "examples" / "audio"
+REFS = [json.loads(line) for line in (AUDIO / "references.jsonl").read_text().splitlines()]
+PATHS = [AUDIO / r["audio"] for r in REFS]
+
+
+@pytest.fixture(scope="module")
+def translator() -> SpeechTranslator:
+    return SpeechTranslator.from_pretrained(default_model_dir())
+
+
+@pytest.fixture(scope="module")
+def translations(translator) -> list[str]:
+    return translator.translate(PATHS, batch_size=4)
+
+
+def test_default_model_is_small_and_complete():
+    folder = default_model_dir()
+    for name in ("config.json", "vocab.json", "merges.txt", "preprocessor_config.json", "README.md"):
+        assert (folder / name).is_file(), name
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert size <= 20 * 2**20, size
+
+
+def test_default_model_translates_held_out_recordings(translations):
+    refs = [r["text"] for r in REFS]
+    scores = translation_scores(translations, refs)
+    assert scores["bleu"] >= 60 and scores["exact_match"] >= 0.5, list(zip(translations, refs, strict=True))
+
+
+def test_cli_translate_uses_the_default_model(translations):
+    out = subprocess.run([sys.executable, "-m", "s2t2_jax.cli", "translate", str(PATHS[2])],
+                         capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert out.returncode == 0, out.stderr
+    rec = json.loads(out.stdout)
+    assert rec["path"] == str(PATHS[2]) and rec["translation"] == translations[2]
+
+
+def test_exported_default_model_gives_the_same_translations(translator, tmp_path):
+    """Export to a HF PyTorch folder; the reference's processor + greedy `generate()` give our
+    token ids and texts."""
+    import soundfile as sf
+    import torch
+    from transformers import Speech2Text2Processor, SpeechEncoderDecoderModel
+
+    from convert.export import export
+    from s2t2_jax.audio import load_audio
+
+    out = export(default_model_dir(), tmp_path / "hf")
+    ref = SpeechEncoderDecoderModel.from_pretrained(out).eval()
+    proc = Speech2Text2Processor.from_pretrained(out)
+    audio = [sf.read(p, dtype="float32")[0] for p in PATHS]
+    feats = proc(audio=audio, sampling_rate=16000, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        want = ref.generate(feats.input_values, attention_mask=feats.attention_mask,
+                            max_new_tokens=40, num_beams=1).numpy()
+    ours_in = translator.processor.feature_extractor(
+        [load_audio(p) for p in PATHS], sampling_rate=16000, padding=True, return_attention_mask=True)
+    got = translator.generate(ours_in["input_values"], ours_in["attention_mask"], max_new_tokens=40,
+                              num_beams=1)
+    pad = ref.config.decoder.pad_token_id
+    width = max(got.shape[1], want.shape[1])
+    np.testing.assert_array_equal(
+        np.pad(got, ((0, 0), (0, width - got.shape[1])), constant_values=pad),
+        np.pad(want, ((0, 0), (0, width - want.shape[1])), constant_values=pad))
+    assert proc.batch_decode(want, skip_special_tokens=True) == \
+        translator.processor.batch_decode(got, skip_special_tokens=True)
