@@ -8,8 +8,8 @@ Steps (see `examples/build_default_model.sh` for the whole chain with its settin
     python examples/default_model.py evaluate OUT CORPUS/test.jsonl --card  # scores -> model card
 
 The architecture is this family's, only small: a 4-layer wav2vec2 encoder (the usual 7-layer conv
-stack, stride 320, narrow) and a 3-layer Speech2Text2 decoder with a BPE vocabulary learned from
-the corpus' German side. About 4M parameters, ~16 MB in float32.
+stack, narrow, with stride 640: 25 frames/s) and a 3-layer Speech2Text2 decoder with a BPE
+vocabulary learned from the corpus' German side. About 4M parameters, ~16 MB in float32.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pathlib import Path
 ENCODER = dict(
     hidden_size=192, num_hidden_layers=4, num_attention_heads=4, intermediate_size=768,
     hidden_act="gelu", feat_extract_norm="layer", do_stable_layer_norm=True, conv_bias=True,
-    conv_dim=(64, 64, 64, 128, 128, 128, 128), conv_kernel=(10, 3, 3, 3, 3, 2, 2),
-    conv_stride=(5, 2, 2, 2, 2, 2, 2), num_conv_pos_embeddings=32,
+    conv_dim=(32, 32, 64, 64, 128, 128, 128), conv_kernel=(10, 3, 3, 3, 3, 2, 4),
+    conv_stride=(5, 2, 2, 2, 2, 2, 4), num_conv_pos_embeddings=32,
     num_conv_pos_embedding_groups=8, hidden_dropout=0.1, activation_dropout=0.0,
     attention_dropout=0.0, feat_proj_dropout=0.0, layerdrop=0.0, mask_time_prob=0.05,
     mask_time_length=5, mask_time_min_masks=1,
@@ -122,8 +122,7 @@ between splits ({oov_test} German test words never occur in training).
 
 ## Training
 `examples/build_default_model.sh` (corpus -> init -> train -> package -> evaluate), with
-`s2t2-jax train --model PREVIOUS --train train.jsonl --eval dev.jsonl ...` in {n_stages} stage(s),
-each from the previous one's final params (the first from random init):
+`s2t2-jax train --model INIT --train train.jsonl --eval dev.jsonl ...` {runs_text}:
 
 | setting | {stage_names} |
 | --- | {stage_rules} |
@@ -131,13 +130,12 @@ each from the previous one's final params (the first from random init):
 
 The auxiliary CTC loss on the English transcripts teaches the from-scratch encoder an alignment
 early (without it, a first attempt learnt only the German grammar: dev BLEU < 1 at update 1500);
-its head is not part of this model, and each stage starts a fresh one. Training took
-{train_minutes:.0f} min on a 2-core CPU ({total_minutes:.0f} min with the dev evaluations; the
-machine was shared with other jobs part of the time: alone it runs {peak_rate:.2f} updates/s, i.e.
-{alone_minutes:.0f} min for the {updates} updates). Dev set during training:
+its head is not part of this model{fresh_head}. Training took {train_minutes:.0f} min for
+{updates} updates on a 2-core CPU ({rate:.2f} updates/s on average; {total_minutes:.0f} min with the
+dev evaluations). Dev set during training:
 
-| stage | update | dev loss | dev BLEU | dev exact match |
-| --- | --- | --- | --- | --- |
+| {stage_col}update | dev loss | dev BLEU | dev exact match |
+| {stage_rule}--- | --- | --- | --- |
 {curve}
 
 ## Test scores
@@ -174,9 +172,8 @@ def write_card(model: Path, manifest: Path, results: list[dict]) -> Path:
         done = [0] + [r["step"] for r in steps]  # updates done before each record, and after
         train_s += sum((b - a) / r["steps_per_s"] for a, b, r in zip(done, done[1:], steps, strict=False))
         eval_s += sum(r["eval_seconds"] for r in st["log"] if "eval_seconds" in r)
-    rates = sorted(r["steps_per_s"] for st in stages for r in st["log"] if "steps_per_s" in r)
-    peak = rates[int(0.9 * (len(rates) - 1))]  # the 90th percentile: the rate on a quiet machine
     updates = sum(st["train_config"]["total_steps"] for st in stages)
+    stage_col = "" if len(stages) == 1 else "stage | "
     keys = ("learning_rate", "warmup_steps", "total_steps", "decay", "weight_decay", "batch_size",
             "clip_norm", "ctc_weight", "freeze_feature_encoder", "spec_augment", "seed")
     size = sum(p.stat().st_size for p in (model / "params").rglob("*") if p.is_file())
@@ -191,14 +188,17 @@ def write_card(model: Path, manifest: Path, results: list[dict]) -> Path:
         speed=corpus["speed"], pitch=corpus["pitch"], snr=corpus["snr_db"],
         h_train=corpus["hours"]["train"], h_dev=corpus["hours"]["dev"],
         h_test=corpus["hours"]["test"], oov_test=corpus["german_oov_vs_train"]["test"],
-        n_stages=len(stages), stage_names=" | ".join(f"stage {i + 1}" for i in range(len(stages))),
+        runs_text="in one run from random init" if len(stages) == 1 else
+        f"in {len(stages)} stages, each from the previous one's final params (the first from random init)",
+        fresh_head="" if len(stages) == 1 else ", and each stage starts a fresh one",
+        stage_names="value" if len(stages) == 1 else " | ".join(f"stage {i + 1}" for i in range(len(stages))),
         stage_rules=" | ".join("---" for _ in stages),
         settings="\n".join(f"| {k} | " + " | ".join(str(st["train_config"][k]) for st in stages)
                            + " |" for k in keys),
-        train_minutes=train_s / 60, total_minutes=(train_s + eval_s) / 60, peak_rate=peak,
-        alone_minutes=updates / peak / 60, updates=updates,
-        curve="\n".join(f"| {i + 1} | {r['step']} | {r['eval_loss']:.3f} | {r['bleu']:.1f} | "
-                        f"{100 * r['exact_match']:.1f}% |"
+        train_minutes=train_s / 60, total_minutes=(train_s + eval_s) / 60, updates=updates,
+        rate=updates / train_s, stage_col=stage_col, stage_rule="--- | " if stage_col else "",
+        curve="\n".join(f"| {f'{i + 1} | ' if stage_col else ''}{r['step']} | {r['eval_loss']:.3f} | "
+                        f"{r['bleu']:.1f} | {100 * r['exact_match']:.1f}% |"
                         for i, st in enumerate(stages) for r in st["log"] if "eval_loss" in r),
         n_scored=results[0]["eval_sentences"],
         scores="\n".join(f"| {_decoding(r['num_beams'])} | {r['bleu']:.1f} | "
