@@ -116,7 +116,6 @@ def test_arrays_and_compile_count(model_dir):
         tr.translate(np.full(8000, np.nan, np.float32))
 
 
-
 def test_stacked_params_made_once_and_follow_new_params(model_dir):
     import jax
 
