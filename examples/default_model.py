@@ -9,7 +9,7 @@ Steps (see `examples/build_default_model.sh` for the whole chain with its settin
 
 The architecture is this family's, only small: a 4-layer wav2vec2 encoder (the usual 7-layer conv
 stack, narrow, with stride 640: 25 frames/s) and a 3-layer Speech2Text2 decoder with a BPE
-vocabulary learned from the corpus' German side. About 4M parameters, ~16 MB in float32.
+vocabulary learned from the corpus' German side. About 4M parameters, ~15 MB on disk.
 """
 
 from __future__ import annotations
@@ -129,7 +129,8 @@ between splits ({oov_test} German test words never occur in training).
 {settings}
 
 The auxiliary CTC loss on the English transcripts teaches the from-scratch encoder an alignment
-early (without it, a first attempt learnt only the German grammar: dev BLEU < 1 at update 1500);
+early (without it, a first attempt with an earlier configuration learnt only the German grammar:
+dev BLEU < 1 at update 1500);
 its head is not part of this model{fresh_head}. Training took {train_minutes:.0f} min for
 {updates} updates on a 2-core CPU ({rate:.2f} updates/s on average; {total_minutes:.0f} min with the
 dev evaluations). Dev set during training:
@@ -173,7 +174,7 @@ def write_card(model: Path, manifest: Path, results: list[dict]) -> Path:
         train_s += sum((b - a) / r["steps_per_s"] for a, b, r in zip(done, done[1:], steps, strict=False))
         eval_s += sum(r["eval_seconds"] for r in st["log"] if "eval_seconds" in r)
     updates = sum(st["train_config"]["total_steps"] for st in stages)
-    stage_col = "" if len(stages) == 1 else "stage | "
+    multi = len(stages) > 1  # several runs, each from the previous one's params: a column each
     keys = ("learning_rate", "warmup_steps", "total_steps", "decay", "weight_decay", "batch_size",
             "clip_norm", "ctc_weight", "freeze_feature_encoder", "spec_augment", "seed")
     size = sum(p.stat().st_size for p in (model / "params").rglob("*") if p.is_file())
@@ -188,16 +189,16 @@ def write_card(model: Path, manifest: Path, results: list[dict]) -> Path:
         speed=corpus["speed"], pitch=corpus["pitch"], snr=corpus["snr_db"],
         h_train=corpus["hours"]["train"], h_dev=corpus["hours"]["dev"],
         h_test=corpus["hours"]["test"], oov_test=corpus["german_oov_vs_train"]["test"],
-        runs_text="in one run from random init" if len(stages) == 1 else
-        f"in {len(stages)} stages, each from the previous one's final params (the first from random init)",
-        fresh_head="" if len(stages) == 1 else ", and each stage starts a fresh one",
-        stage_names="value" if len(stages) == 1 else " | ".join(f"stage {i + 1}" for i in range(len(stages))),
+        runs_text=f"in {len(stages)} stages, each from the previous one's final params (the first from "
+        "random init)" if multi else "in one run from random init",
+        fresh_head=", and each stage starts a fresh one" if multi else "",
+        stage_names=" | ".join(f"stage {i + 1}" for i in range(len(stages))) if multi else "value",
         stage_rules=" | ".join("---" for _ in stages),
         settings="\n".join(f"| {k} | " + " | ".join(str(st["train_config"][k]) for st in stages)
                            + " |" for k in keys),
         train_minutes=train_s / 60, total_minutes=(train_s + eval_s) / 60, updates=updates,
-        rate=updates / train_s, stage_col=stage_col, stage_rule="--- | " if stage_col else "",
-        curve="\n".join(f"| {f'{i + 1} | ' if stage_col else ''}{r['step']} | {r['eval_loss']:.3f} | "
+        rate=updates / train_s, stage_col="stage | " if multi else "", stage_rule="--- | " if multi else "",
+        curve="\n".join(f"| {f'{i + 1} | ' if multi else ''}{r['step']} | {r['eval_loss']:.3f} | "
                         f"{r['bleu']:.1f} | {100 * r['exact_match']:.1f}% |"
                         for i, st in enumerate(stages) for r in st["log"] if "eval_loss" in r),
         n_scored=results[0]["eval_sentences"],

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 import torch
@@ -117,8 +118,6 @@ def test_arrays_and_compile_count(model_dir):
 
 
 def test_stacked_params_made_once_and_follow_new_params(model_dir):
-    import jax
-
     tr = SpeechTranslator.from_pretrained(model_dir)
     audio = np.random.default_rng(1).standard_normal(12000).astype(np.float32) * 0.1
     first = tr.translate(audio, max_new_tokens=5)
