@@ -36,7 +36,7 @@ def build(seed: int = 0):
         Wav2Vec2Config,
     )
 
-    from convert.checkpoint import state_dict_to_params
+    from s2t2_jax.pytorch import state_dict_to_params
     from s2t2_jax.config import ModelConfig
 
     enc = Wav2Vec2Config(

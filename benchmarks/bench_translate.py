@@ -52,7 +52,7 @@ def make_inputs(folder: Path, n: int, seed: int = 0) -> list[Path]:
 def make_model_folder(folder: Path, ref, config, params) -> None:
     from transformers import Wav2Vec2FeatureExtractor
 
-    from convert.checkpoint import write_converted
+    from s2t2_jax.checkpoint import write_converted
 
     src = folder / "files"
     src.mkdir()

@@ -41,7 +41,7 @@ def _texts(manifest: Path) -> list[str]:
 
 def init(corpus: Path, out: Path, vocab_size: int, seed: int) -> None:
     """A converted model folder with a learned BPE vocab and random params."""
-    from convert.checkpoint import write_converted
+    from s2t2_jax.checkpoint import write_converted
     from s2t2_jax.bpe import learn_bpe, save_bpe
     from s2t2_jax.config import DecoderConfig, EncoderConfig, ModelConfig
     from s2t2_jax.features import FeatureExtractor
@@ -68,8 +68,8 @@ def init(corpus: Path, out: Path, vocab_size: int, seed: int) -> None:
 def package(runs: list[Path], out: Path, force: bool) -> None:
     """The last run's latest checkpoint as a converted model folder, with `training.json`: each
     run's (stage's) training config and log, in order, for the model card."""
-    from convert.checkpoint import write_converted
-    from convert.export import load_any
+    from s2t2_jax.checkpoint import write_converted
+    from s2t2_jax.export import load_any
 
     config, params, model_dir = load_any(runs[-1], None)
     write_converted(out, params, model_dir, force=force, config=config)

@@ -1,7 +1,10 @@
 """Multi-head attention shared by the encoder and decoder, plus small layer helpers.
 
-Shape letters: B batch, T query positions, S key positions, N heads, H head dim, D model width.
-Parameter names (`q_proj`, `k_proj`, `v_proj`, `out_proj`) mirror the reference's state dict.
+One softmax attention (`attention_probs`, then a weighted sum of values) serves every caller, in
+one layout: queries `[B, N, T, H]`, keys `[B, N, H, S]` (contracted axis last, as XLA:CPU's
+batched matmuls want it), values `[B, N, S, H]`. `blockwise_attention` runs the same function over
+blocks of queries. Parameter names (`q_proj`, `k_proj`, `v_proj`, `out_proj`) mirror the
+reference's state dict. Shape letters: see `s2t2_jax/__init__.py`.
 """
 
 from __future__ import annotations
@@ -42,40 +45,48 @@ def mask_bias(mask: jax.Array, dtype: jnp.dtype = jnp.float32) -> jax.Array:
     return jnp.where(mask, 0.0, jnp.finfo(dtype).min).astype(dtype)
 
 
+def attention_probs(q: jax.Array, k: jax.Array, bias: jax.Array | None) -> jax.Array:
+    """Softmax weights `[B, N, T, S]` of scaled queries `q [B, N, T, H]` over keys `k [B, N, H, S]`
+    plus an additive `bias` broadcastable to `[B, N, T, S]`; the softmax runs in float32."""
+    scores = jnp.einsum("bnth,bnhs->bnts", q, k)
+    if bias is not None:
+        scores = scores + bias.astype(scores.dtype)
+    return jax.nn.softmax(scores.astype(jnp.float32), axis=-1).astype(q.dtype)
+
+
 def blockwise_attention(
     q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None, block: int
 ) -> jax.Array:
-    """Softmax attention of one batch row's `block` queries at a time: `q [B,T,N,H]`,
-    `k, v [B,S,N,H]`, key bias `[B|1, 1|N, 1, S]` -> `[B, T, N, H]`.
+    """`attention_probs` then values, one batch row's `block` queries at a time -> `[B, N, T, H]`.
 
-    Each query's softmax still sees every key, so the result is the full attention's (up to float
-    rounding), but only `[N, block, S]` scores exist at a time instead of `[B, N, T, S]`: they
-    stay in cache. (Full-size encoder, B=8, 2-core CPU: 1049 frames 1.10 -> 0.43 s per layer.)
+    `q [B, N, T, H]`, `k [B, N, H, S]`, `v [B, N, S, H]`, key bias `[B|1, 1|N, 1, S]`. Each query
+    still sees every key, so the result is the full attention's (up to float rounding), but only
+    `[N, block, S]` scores exist at a time instead of `[B, N, T, S]`: they stay in cache.
+    (Full-size encoder, B=8, 2-core CPU: 1049 frames 1.10 -> 0.43 s per layer.)
     """
-    b, t, n, h = q.shape
-    s = k.shape[1]
+    b, n, t, h = q.shape
     nb = -(-t // block)
-    q = jnp.pad(q, ((0, 0), (0, nb * block - t), (0, 0), (0, 0)))
-    q = q.reshape(b, nb, block, n, h).transpose(0, 1, 3, 2, 4).reshape(b * nb, n, block, h)
-    k_t = k.transpose(0, 2, 3, 1)  # [B, N, H, S]
-    v_h = v.transpose(0, 2, 1, 3)  # [B, N, S, H]
-    bias = jnp.zeros((b, 1, 1, s), q.dtype) if bias is None else bias.astype(q.dtype)
+    q = jnp.pad(q, ((0, 0), (0, 0), (0, nb * block - t), (0, 0)))
+    q = q.reshape(b, n, nb, block, h).transpose(0, 2, 1, 3, 4).reshape(b * nb, n, block, h)
+    bias = jnp.zeros((b, 1, 1, k.shape[-1]), q.dtype) if bias is None else bias.astype(q.dtype)
     bias = jnp.broadcast_to(bias, (b, *bias.shape[1:]))
     rows = jnp.repeat(jnp.arange(b), nb)
 
     def one(args: tuple[jax.Array, jax.Array]) -> jax.Array:
-        qb, i = args  # [N, block, H], row index
-        scores = jnp.einsum("nqh,nhs->nqs", qb, k_t[i]) + bias[i]
-        probs = jax.nn.softmax(scores.astype(jnp.float32), axis=-1).astype(v.dtype)
-        return jnp.einsum("nqs,nsh->nqh", probs, v_h[i])
+        qb, i = args  # [N, block, H], batch row
+        probs = attention_probs(qb[None], k[i][None], bias[i][None])[0]
+        return jnp.einsum("nqs,nsh->nqh", probs, v[i])
 
     out = jax.lax.map(one, (q, rows))  # [B * nb, N, block, H]
-    out = out.reshape(b, nb, n, block, h).transpose(0, 1, 3, 2, 4)
-    return out.reshape(b, nb * block, n, h)[:, :t]
+    out = out.reshape(b, nb, n, block, h).transpose(0, 2, 1, 3, 4)
+    return out.reshape(b, n, nb * block, h)[:, :, :t]
 
 
 class Attention(nn.Module):
-    """Multi-head attention with biased q/k/v/out projections and `q * head_dim**-0.5`."""
+    """Multi-head attention with biased q/k/v/out projections and `q * head_dim**-0.5`.
+
+    Inputs are `[B, X, D]`; heads come out in the module's layout (see the module docstring).
+    """
 
     embed_dim: int
     num_heads: int
@@ -91,50 +102,48 @@ class Attention(nn.Module):
         )
         self.attn_dropout = nn.Dropout(self.dropout)
 
-    @property
-    def head_dim(self) -> int:
-        return self.embed_dim // self.num_heads
+    def _heads(self, x: jax.Array) -> jax.Array:
+        """`[B, X, D]` -> `[B, N, X, H]`."""
+        h = self.embed_dim // self.num_heads
+        return x.reshape(*x.shape[:-1], self.num_heads, h).swapaxes(-3, -2)
 
-    def _split(self, x: jax.Array) -> jax.Array:
-        return x.reshape(*x.shape[:-1], self.num_heads, self.head_dim)  # [B, S, N, H]
+    def queries(self, x: jax.Array) -> jax.Array:
+        """Scaled queries `[B, N, X, H]`."""
+        return self._heads(self.q_proj(x) * ((self.embed_dim // self.num_heads) ** -0.5))
 
-    def project_kv(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """Keys and values `[B, S, N, H]` for inputs `[B, S, D]`."""
-        return self._split(self.k_proj(x)), self._split(self.v_proj(x))
+    def keys(self, x: jax.Array) -> jax.Array:
+        """Keys `[B, N, H, X]`."""
+        return self._heads(self.k_proj(x)).swapaxes(-2, -1)
 
-    def project_q(self, x: jax.Array) -> jax.Array:
-        """Scaled queries `[B, T, N, H]`."""
-        return self._split(self.q_proj(x) * (self.head_dim**-0.5))
+    def values(self, x: jax.Array) -> jax.Array:
+        """Values `[B, N, X, H]`."""
+        return self._heads(self.v_proj(x))
 
     def attend(
         self, q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None,
         deterministic: bool = True,
     ) -> jax.Array:
-        """Softmax attention of `q [B,T,N,H]` over `k, v [B,S,N,H]` + `bias [B|1, 1|N, T|1, S]`."""
-        t = q.shape[1]
+        """`q [B,N,T,H]` over `k [B,N,H,S]`, `v [B,N,S,H]` + `bias` -> out-projected `[B, T, D]`."""
+        b, n, t, h = q.shape
         if (self.query_block and t > self.query_block and deterministic
                 and (bias is None or bias.shape[-2] == 1)
                 and not self.is_mutable_collection("intermediates")):
             out = blockwise_attention(q, k, v, bias, self.query_block)
-            return self.out_proj(out.reshape(*out.shape[:2], self.embed_dim))
-        scores = jnp.einsum("btnh,bsnh->bnts", q, k)
-        if bias is not None:
-            scores = scores + bias.astype(scores.dtype)
-        probs = jax.nn.softmax(scores.astype(jnp.float32), axis=-1).astype(v.dtype)
-        # `[B, N, T, S]` for inspection (`model.cross_attentions`); a no-op unless the
-        # "intermediates" collection is mutable in `apply`.
-        self.sow("intermediates", "attention_weights", probs)
-        if self.dropout > 0.0 and not deterministic:
-            probs = self.attn_dropout(probs, deterministic=False)
-        out = jnp.einsum("bnts,bsnh->btnh", probs, v)
-        return self.out_proj(out.reshape(*out.shape[:2], self.embed_dim))
+        else:
+            probs = attention_probs(q, k, bias)
+            # `[B, N, T, S]` for inspection (`model.cross_attentions`); a no-op unless the
+            # "intermediates" collection is mutable in `apply`.
+            self.sow("intermediates", "attention_weights", probs)
+            if self.dropout > 0.0 and not deterministic:
+                probs = self.attn_dropout(probs, deterministic=False)
+            out = jnp.einsum("bnts,bnsh->bnth", probs, v)
+        return self.out_proj(out.swapaxes(1, 2).reshape(b, t, n * h))
 
     def __call__(
         self, x: jax.Array, bias: jax.Array | None = None, deterministic: bool = True
     ) -> jax.Array:
         """Self-attention over `x [B, T, D]` -> `[B, T, D]`."""
-        k, v = self.project_kv(x)
-        return self.attend(self.project_q(x), k, v, bias, deterministic)
+        return self.attend(self.queries(x), self.keys(x), self.values(x), bias, deterministic)
 
 
 def conv1d(

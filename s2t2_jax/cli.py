@@ -1,26 +1,32 @@
-"""The `s2t2-jax` command line: `convert` (and more subcommands as they land)."""
+"""The `s2t2-jax` command line: `convert`, `translate`, `train`, `export`."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+
+from s2t2_jax.checkpoint import convert
+from s2t2_jax.export import export
+from s2t2_jax.train import add_train_parser
+from s2t2_jax.translate import gather_inputs
+from s2t2_jax.translator import SpeechTranslator, default_model_dir
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from convert.checkpoint import convert
-
     out = convert(args.src, args.out, dtype=args.dtype, force=args.force,
                   progress=not args.no_progress)
     print(f"converted {args.src} -> {out}", file=sys.stderr)
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    out = export(args.src, args.out, step=args.step, force=args.force)
+    print(f"exported {args.src} -> {out}", file=sys.stderr)
+    return 0
+
+
 def _translate(args: argparse.Namespace) -> int:
-    import json
-
-    from s2t2_jax.translate import gather_inputs
-    from s2t2_jax.translator import SpeechTranslator
-
     options = {k: v for k, v in dict(
         num_beams=args.num_beams, max_new_tokens=args.max_new_tokens,
         length_penalty=args.length_penalty, do_sample=args.do_sample or None,
@@ -29,8 +35,6 @@ def _translate(args: argparse.Namespace) -> int:
     items = gather_inputs(args.inputs)
     model = args.model
     if model is None:
-        from s2t2_jax.translator import default_model_dir
-
         model = default_model_dir()
     tr = SpeechTranslator.from_pretrained(model, progress=not args.no_progress)
     batcher = tr.batcher(args.batch_size, args.chunk_seconds,
@@ -99,11 +103,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_translate)
 
-    from convert.export import add_export_parser
-    from s2t2_jax.train import add_train_parser
+    p = sub.add_parser(
+        "export", help="write a Hugging Face PyTorch folder (model.safetensors + config + tokenizer)",
+        description="Export a training run folder (latest or --step checkpoint) or a converted "
+        "folder as a folder that transformers' SpeechEncoderDecoderModel.from_pretrained loads.",
+    )
+    p.add_argument("src", help="training run folder or converted folder")
+    p.add_argument("out", help="output folder (written atomically)")
+    p.add_argument("--step", type=int, help="checkpoint (optimizer update) of a run folder")
+    p.add_argument("--force", action="store_true", help="replace a non-empty OUT")
+    p.set_defaults(func=_export)
 
     add_train_parser(sub)
-    add_export_parser(sub)
     return parser
 
 

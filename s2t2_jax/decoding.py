@@ -5,28 +5,26 @@ and beam search (length penalty, `early_stopping` True/False/"never", `num_retur
 in one jitted function: the encoder once, cross-attention keys/values projected once, then a
 `lax.while_loop` of decode steps over a static cache, which stops once every row has ended.
 
+The loop knows the model only as "token ids + cache -> logits + cache" (`model.decode` over the
+decoder's one `KVCache`, rows grouped per item as `[B, G]`: G beams, or samples of one input) plus
+`KVCache.reorder` for beam search; the search itself (scores, hypotheses, sampling) lives here.
+
 Design (numbers: full-size decoder, B=8, 64 forced tokens, 2-core CPU):
-- Rows are grouped per item, `[B, G]` (G beams, or samples of one input). Cross keys/values are
-  stored once per item, `[B, N, H, S]`, and all G rows attend them as G queries.
-- Beam search never gathers key/value buffers: a row may attend every slot of its group, masked
-  by a `[B, G, M]` lineage table that the beam reorder gathers instead (beam-5: 12.6 ms/step,
-  vs 22.3 ms/step gathering the 14 key/value buffers each step).
-- Buffer layouts need no per-step transpose or copy (checked in the optimised HLO). Everything
-  big lives inside the program and the loop updates it in place, so donating arguments would buy
-  nothing (params are reused by callers; audio and ids are small).
+- The cache layout (`decoder.py`) needs no per-step transpose or copy (checked in the optimised
+  HLO). Everything big lives inside the program and the loop updates it in place, so donating
+  arguments would buy nothing (params are reused by callers; audio and ids are small).
 - `while_loop` vs scan: a 64-step `scan` whose body skips finished steps with `lax.cond` ran as
   fast (greedy 245 vs 246 ms, beam-5 853 vs 832 ms) and a `while_loop` over unrolled 4/8-step
   scan chunks was no faster (268 / 845 ms) but compiled 1.7-2x slower; XLA:CPU runs a scan as a
   while loop anyway. The plain `while_loop` exits right after the last row ends.
 
-Shape letters: B batch, G rows per item, R returned rows per item, T = max_new_tokens + 1 output
-columns, M = max_new_tokens cache positions, S encoder frames, N heads, H head dim, V vocab.
+Shape letters: see `s2t2_jax/__init__.py`; here W = max_new_tokens + 1 output columns and
+M = max_new_tokens cache positions.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from typing import Any
 
@@ -36,9 +34,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from s2t2_jax import model as M
-from s2t2_jax.attention import ACT_FNS, mask_bias
 from s2t2_jax.config import ModelConfig
-from s2t2_jax.encoder import min_input_samples
+from s2t2_jax.decoder import KVCache
+from s2t2_jax.encoder import QUERY_BLOCK, min_input_samples
 
 Params = dict[str, Any]
 _TRACES = [0]  # incremented each time a generate program is traced (i.e. compiled)
@@ -56,31 +54,14 @@ class Plan:
     use_top_p: bool  # whether the top-p warper runs (its threshold is traced)
     num_return_sequences: int
     dtype: str
-
-
-@flax.struct.dataclass
-class Cache:
-    """Decoder state for rows grouped per item, `[B, G]` (G = beams, or samples of one input).
-
-    Layouts put the contracted axis where XLA:CPU's batched matmuls want it, so no step copies
-    or transposes a buffer. A row's self-attention may read every slot of its group: `lineage`
-    says which slot holds the row's own prefix at each position, so beam search reorders a
-    `[B, G, M]` int table instead of gathering the keys/values (see `_beam_update`).
-    """
-
-    self_k: tuple[jax.Array, ...]  # per layer [B, N, H, M*G]: position-major, then slot
-    self_v: tuple[jax.Array, ...]  # per layer [B, N, M*G, H]
-    cross_k: tuple[jax.Array, ...]  # per layer [B, N, H, S], projected once, shared by the group
-    cross_v: tuple[jax.Array, ...]  # per layer [B, N, S, H]
-    cross_bias: jax.Array  # [B, 1, 1, S] additive encoder frame mask
-    lineage: jax.Array  # [B, G, M] int32, slot of row g's token at each position
+    query_block: int  # the encoder's inference attention block (`encoder.QUERY_BLOCK`)
 
 
 @flax.struct.dataclass
 class Hypotheses:
     """Finished beam hypotheses per item, best first (the reference's `BeamHypotheses`)."""
 
-    tokens: jax.Array  # [B, G, T] int32, start token first, pad after
+    tokens: jax.Array  # [B, G, W] int32, start token first, pad after
     scores: jax.Array  # [B, G] float32, length-penalised; -inf = empty slot
     length: jax.Array  # [B, G] int32, with the start token, without EOS
     count: jax.Array  # [B] int32, hypotheses kept (at most G)
@@ -91,16 +72,18 @@ class LoopState:
     """Carry of the decode loop."""
 
     step: jax.Array  # [] int32, tokens generated so far
-    tokens: jax.Array  # [B, G, T] int32, running rows (start token first, pad where unwritten)
+    tokens: jax.Array  # [B, G, W] int32, running rows (start token first, pad where unwritten)
     scores: jax.Array  # [B, G] float32, beam log-prob sums (zeros unless beam search)
     done: jax.Array  # [B, G] bool: row ended (greedy/sampling) or item done (beam search)
-    cache: Cache
+    cache: KVCache
     hyps: Hypotheses | None  # beam search only
 
 # --------------------------------------------------------------------------- options
 
 
-def _resolve(config: ModelConfig, opts: dict[str, Any], dtype: Any) -> tuple[Plan, dict[str, Any]]:
+def _resolve(
+    config: ModelConfig, opts: dict[str, Any], dtype: Any, query_block: int = QUERY_BLOCK
+) -> tuple[Plan, dict[str, Any]]:
     """Fill unset options from the config's generation defaults and validate them (no compiling)."""
     d = config.generation_defaults()
     unknown = set(opts) - set(d) - {"min_new_tokens"}
@@ -142,7 +125,7 @@ def _resolve(config: ModelConfig, opts: dict[str, Any], dtype: Any) -> tuple[Pla
         max_new_tokens=int(max_new), num_beams=int(num_beams), do_sample=do_sample,
         early_stopping=early if num_beams > 1 else False,
         top_k=top_k if do_sample else 0, use_top_p=do_sample and top_p < 1.0,
-        num_return_sequences=num_ret, dtype=jnp.dtype(dtype).name,
+        num_return_sequences=num_ret, dtype=jnp.dtype(dtype).name, query_block=int(query_block),
     )
     knobs = dict(
         length_penalty=np.float32(lp), temperature=np.float32(temperature if do_sample else 1.0),
@@ -232,80 +215,6 @@ def _logits_to_scores(logits: jax.Array, step: jax.Array, plan: Plan, knobs: dic
     return scores
 
 
-def _attend(q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array) -> jax.Array:
-    """`q [B, N, G, H]` over `k [B, N, H, X]`, `v [B, N, X, H]` + `bias` -> `[B, G, N*H]`."""
-    scores = jnp.einsum("bngh,bnhx->bngx", q, k) + bias.astype(q.dtype)
-    probs = jax.nn.softmax(scores.astype(jnp.float32), axis=-1).astype(v.dtype)
-    out = jnp.einsum("bngx,bnxh->bngh", probs, v)  # [B, N, G, H]
-    return out.transpose(0, 2, 1, 3).reshape(*out.shape[:1], out.shape[2], -1)
-
-
-def _heads_first(x: jax.Array) -> jax.Array:
-    return x.transpose(0, 2, 1, 3)  # [B, G, N, H] <-> [B, N, G, H]
-
-
-def _init_cache(mdl: M.SpeechEncoderDecoder, enc, enc_mask, group: int, length: int) -> Cache:
-    """Cross keys/values `[B, N, H|S, S|H]` projected once from `enc [B, S, D]`, empty self buffers."""
-    layers = mdl.decoder.layers
-    cross = [layer.cross_kv(enc) for layer in layers]  # [B, S, N, H] each
-    b, _, n, h = cross[0][0].shape
-    zeros_k = jnp.zeros((b, n, h, length * group), cross[0][0].dtype)
-    zeros_v = jnp.zeros((b, n, length * group, h), cross[0][0].dtype)
-    return Cache(
-        self_k=(zeros_k,) * len(layers), self_v=(zeros_v,) * len(layers),
-        cross_k=tuple(k.transpose(0, 2, 3, 1) for k, _ in cross),
-        cross_v=tuple(v.transpose(0, 2, 1, 3) for _, v in cross),
-        cross_bias=mask_bias(enc_mask, enc.dtype)[:, None, None, :],
-        lineage=jnp.broadcast_to(jnp.arange(group, dtype=jnp.int32)[None, :, None], (b, group, length)),
-    )
-
-
-def _output_kernel(mdl: M.SpeechEncoderDecoder) -> jax.Array:
-    """The `[D, V]` output projection, made once before the loop: a tied `[V, D]` embedding read
-    transposed in the loop takes XLA:CPU's slower matmul path (0.26 vs 0.14 ms for 8 rows)."""
-    dec = mdl.decoder
-    if dec.config.tie_word_embeddings:
-        return dec.embed_tokens.embedding.T
-    return dec.lm_head.variables["params"]["kernel"]
-
-
-def _decoder_step(mdl: M.SpeechEncoderDecoder, tok: jax.Array, step: jax.Array, cache: Cache,
-                  out_kernel: jax.Array):
-    """One token per row `tok [B, G]` at position `step` -> logits `[B, G, V]` and the new cache.
-
-    The reference's cached decoder step (REFERENCE.md section 5), built from our decoder's own
-    submodules; cross-attention reads one copy of the encoder keys per item for all G rows.
-    """
-    dec = mdl.decoder
-    cfg = dec.config
-    pad = cfg.pad_token_id
-    pos = jnp.where(tok == pad, pad, step + pad + 1)  # the reference's positions (pad -> zero row)
-    scale = math.sqrt(cfg.d_model) if cfg.scale_embedding else 1.0
-    h = dec.embed_tokens(tok) * scale + dec.embed_positions(pos).astype(dec.dtype)  # [B, G, D]
-    b, g, length = cache.lineage.shape
-    # [B, 1, G, M*G]: row g sees position p of slot j iff its prefix is there (p <= step).
-    keep = (cache.lineage[..., None] == jnp.arange(g)) & (jnp.arange(length) <= step)[:, None]
-    self_bias = mask_bias(keep.reshape(b, 1, g, length * g), h.dtype)
-    self_k, self_v = [], []
-    for i, layer in enumerate(dec.layers):
-        k, v = layer.self_attn.project_kv(h)  # [B, G, N, H]
-        # Written in place (no reshape after the update, or XLA copies the buffer).
-        ck = jax.lax.dynamic_update_slice(
-            cache.self_k[i], k.transpose(0, 2, 3, 1).astype(cache.self_k[i].dtype), (0, 0, 0, step * g))
-        cv = jax.lax.dynamic_update_slice(
-            cache.self_v[i], _heads_first(v).astype(cache.self_v[i].dtype), (0, 0, step * g, 0))
-        self_k.append(ck)
-        self_v.append(cv)
-        a = _attend(_heads_first(layer.self_attn.project_q(h)), ck, cv, self_bias)
-        h = layer.self_attn_layer_norm(h + layer.self_attn.out_proj(a))
-        a = _attend(_heads_first(layer.encoder_attn.project_q(h)), cache.cross_k[i], cache.cross_v[i],
-                    cache.cross_bias)
-        h = layer.encoder_attn_layer_norm(h + layer.encoder_attn.out_proj(a))
-        h = layer.final_layer_norm(h + layer.fc2(ACT_FNS[cfg.activation_function](layer.fc1(h))))
-    logits = h @ out_kernel.astype(h.dtype)  # the reference's lm_head (tied or not)
-    return logits, cache.replace(self_k=tuple(self_k), self_v=tuple(self_v))
-
-
 def _greedy_update(s: LoopState, scores: jax.Array, key, pad: int, eos: int) -> LoopState:
     """Pick each row's next token from `scores [B, G, V]` (argmax or a sample); ended rows get pad."""
     if key is not None:  # `jax.random.categorical`, with the faster argmax
@@ -322,7 +231,7 @@ def _penalise(sum_logprobs: jax.Array, length, lp: jax.Array) -> jax.Array:
 
 
 def _add_hyps(hy: Hypotheses, scores, tokens, length, valid) -> Hypotheses:
-    """Keep the G best of the kept hypotheses and new ones (`scores [B, C]`, `tokens [B, C, T]`).
+    """Keep the G best of the kept hypotheses and new ones (`scores [B, C]`, `tokens [B, C, W]`).
 
     With distinct scores this equals the reference's sequential heap; on exact ties the earlier
     hypothesis wins.
@@ -342,8 +251,8 @@ def _beam_update(s: LoopState, logp: jax.Array, key, plan: Plan, knobs: dict, pa
     """The reference's `BeamSearchScorer.process` for all items at once, from log-probs `[B, G, V]`.
 
     Candidates are the top 2G of `[B, G*V]`; EOS ranked below G ends a hypothesis, the first G
-    non-EOS candidates become the next beams. Reordering beams gathers the `[B, G, T]` tokens and
-    the `[B, G, M]` lineage table, not the key/value buffers.
+    non-EOS candidates become the next beams. Reordering beams gathers the `[B, G, W]` tokens and
+    the cache's lineage table (`KVCache.reorder`), not the key/value buffers.
     """
     b, g, v = logp.shape
     done = s.done[:, 0]  # [B] item flags
@@ -378,18 +287,15 @@ def _beam_update(s: LoopState, logp: jax.Array, key, plan: Plan, knobs: dict, pa
     nxt = jnp.where(done[:, None], pad, jnp.take_along_axis(tok, pick, 1))
     tokens = jnp.take_along_axis(s.tokens, parent[..., None], 1)
     tokens = jax.lax.dynamic_update_slice(tokens, nxt[..., None], (0, 0, s.step + 1))
-    lineage = jnp.take_along_axis(s.cache.lineage, parent[..., None], 1)
-    own = jnp.arange(g, dtype=jnp.int32)[:, None]
-    lineage = jnp.where(jnp.arange(lineage.shape[-1]) > s.step, own, lineage)  # later tokens: own slot
     return s.replace(
-        step=s.step + 1, tokens=tokens, cache=s.cache.replace(lineage=lineage), hyps=hyps,
+        step=s.step + 1, tokens=tokens, cache=s.cache.reorder(parent), hyps=hyps,
         scores=jnp.where(done[:, None], 0.0, jnp.take_along_axis(top, pick, 1)),
         done=jnp.broadcast_to((done | stop)[:, None], (b, g)),
     )
 
 
 def _finalize_beams(s: LoopState, plan: Plan, knobs: dict, eos: int) -> tuple[jax.Array, jax.Array]:
-    """Best R hypotheses per item -> ids `[B*R, T]` and the reference's output width."""
+    """Best R hypotheses per item -> ids `[B*R, W]` and the reference's output width."""
     b, g, width = s.tokens.shape
     # Items still running add every running beam (generated_len = steps run, no EOS).
     hyps = _add_hyps(s.hyps, _penalise(s.scores, s.step, knobs["length_penalty"]), s.tokens,
@@ -404,9 +310,8 @@ def _finalize_beams(s: LoopState, plan: Plan, knobs: dict, eos: int) -> tuple[ja
 
 
 def _decode_loop(params: Params, config: ModelConfig, enc, enc_mask, key, knobs, plan: Plan):
-    """Encoder states `[B, S, D]` + frame mask `[B, S]` -> ids `[B*R, T]`, number of valid columns."""
-    mdl = M.module(config, jnp.dtype(plan.dtype))
-    apply = lambda fn, *a: mdl.apply({"params": params}, *a, method=fn)  # noqa: E731
+    """Encoder states `[B, S, D]` + frame mask `[B, S]` -> ids `[B*R, W]`, number of valid columns."""
+    dtype = jnp.dtype(plan.dtype)
     g = plan.num_beams if plan.num_beams > 1 else (plan.num_return_sequences if plan.do_sample else 1)
     b, width = enc.shape[0], plan.max_new_tokens + 1
     pad, eos = config.pad_id, config.eos_id
@@ -416,23 +321,22 @@ def _decode_loop(params: Params, config: ModelConfig, enc, enc_mask, key, knobs,
         step=jnp.zeros((), jnp.int32), tokens=tokens,
         # The reference starts beams at [0, -1e9, ...] so step one expands the first beam only.
         scores=jnp.zeros((b, g), jnp.float32).at[:, 1:].set(-1e9 if beams else 0.0),
-        done=jnp.zeros((b, g), bool), cache=apply(_init_cache, enc, enc_mask, g, plan.max_new_tokens),
+        done=jnp.zeros((b, g), bool),
+        cache=M.init_cache(params, config, enc, enc_mask, plan.max_new_tokens, g, dtype),
         hyps=Hypotheses(
             tokens=jnp.full((b, g, width), pad, jnp.int32), scores=jnp.full((b, g), -jnp.inf),
             length=jnp.zeros((b, g), jnp.int32), count=jnp.zeros((b,), jnp.int32),
         ) if beams else None,
     )
 
-    out_kernel = apply(_output_kernel)  # [D, V]
-
     def cond(s: LoopState) -> jax.Array:
         return (s.step < plan.max_new_tokens) & ~s.done.all()
 
     def body(s: LoopState) -> LoopState:
         tok = jax.lax.dynamic_index_in_dim(s.tokens, s.step, axis=2, keepdims=False)  # [B, G]
-        logits, cache = apply(_decoder_step, tok, s.step, s.cache, out_kernel)
+        logits, cache = M.decode(params, config, tok.reshape(b * g, 1), cache=s.cache, dtype=dtype)
         s = s.replace(cache=cache)
-        scores = _logits_to_scores(logits.reshape(b * g, -1), s.step, plan, knobs, eos).reshape(b, g, -1)
+        scores = _logits_to_scores(logits[:, 0], s.step, plan, knobs, eos).reshape(b, g, -1)
         step_key = jax.random.fold_in(key, s.step) if plan.do_sample else None
         if beams:
             return _beam_update(s, scores, step_key, plan, knobs, pad, eos)
@@ -452,7 +356,8 @@ def _cast(params: Params, dtype: jnp.dtype) -> Params:
 def _from_audio(params, input_values, attention_mask, key, knobs, config: ModelConfig, plan: Plan):
     _TRACES[0] += 1
     params = _cast(params, jnp.dtype(plan.dtype))
-    enc, enc_mask = M.encode(params, config, input_values, attention_mask, jnp.dtype(plan.dtype))
+    enc, enc_mask = M.encode(params, config, input_values, attention_mask, jnp.dtype(plan.dtype),
+                             plan.query_block)
     return _decode_loop(params, config, enc, enc_mask, key, knobs, plan)
 
 
@@ -475,6 +380,7 @@ def generate(
     early_stopping: bool | str | None = None, do_sample: bool | None = None,
     temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
     seed: int = 0, num_return_sequences: int | None = None, dtype: Any = jnp.float32,
+    query_block: int = QUERY_BLOCK,
 ) -> np.ndarray:
     """Translate audio `[B, samples]` (+ sample mask `[B, samples]`) into token ids `[B*R, W]`.
 
@@ -486,13 +392,15 @@ def generate(
     input, consecutive. Sampling is reproducible for a `seed` (it does not reproduce torch's RNG).
     `min_new_tokens` bans EOS before that many tokens (the reference's option of that name).
     `dtype=jnp.bfloat16` computes in bfloat16 (not faster than float32 on a 2-core AVX-512 CPU).
+    `query_block`: the encoder's inference self-attention runs in blocks of this many queries
+    over longer inputs (0: never); static, like the generation plan.
     Pass `params` as device arrays (`jax.device_put` once): numpy params are copied every call.
     """
     opts = dict(max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens, num_beams=num_beams,
                 length_penalty=length_penalty, early_stopping=early_stopping, do_sample=do_sample,
                 temperature=temperature, top_k=top_k, top_p=top_p,
                 num_return_sequences=num_return_sequences)
-    plan, knobs = _resolve(config, opts, dtype)
+    plan, knobs = _resolve(config, opts, dtype, query_block)
     _check_audio(config, input_values, attention_mask)
     x = jnp.asarray(input_values, jnp.float32)
     mask = None if attention_mask is None else jnp.asarray(attention_mask, jnp.int32)

@@ -1,6 +1,6 @@
 """Wav2Vec2 speech encoder (HF `Wav2Vec2Model`), every variant its config can express.
 
-Shape letters: B batch, L samples, F conv frames, C conv channels, D hidden size.
+Shape letters: see `s2t2_jax/__init__.py`.
 Submodule names mirror the reference's state dict (`feature_extractor.conv_layers.0.conv` is
 `feature_extractor/conv_layers_0/conv`), so the converter's table stays a rename.
 """
@@ -18,7 +18,7 @@ from s2t2_jax.config import EncoderConfig
 # Inference self-attention over more frames than this runs one batch row and this many query
 # frames at a time (`attention.blockwise_attention`): B=8, 2-core CPU, attention core alone
 # 0.10 -> 0.02 s at 249 frames (5 s), 1.10 -> 0.43 s at 1049 (21 s); 64-256 all do about as well.
-# Read at trace time; 0 turns it off.
+# The default of every `query_block` argument (a static argument: 0 turns it off).
 QUERY_BLOCK = 128
 
 
@@ -114,39 +114,50 @@ class FeedForward(nn.Module):
 
 
 class EncoderLayer(nn.Module):
-    """A transformer layer: pre-LN when `do_stable_layer_norm`, else post-LN."""
+    """A transformer layer: pre-LN when `do_stable_layer_norm`, else post-LN.
+
+    Scanned over the layer stack (`TransformerEncoder`): `(h, bias) -> (h, None)`.
+    """
 
     config: EncoderConfig
     dtype: jnp.dtype = jnp.float32
+    query_block: int = 0
+    deterministic: bool = True
 
     @nn.compact
-    def __call__(self, h: jax.Array, bias: jax.Array | None, deterministic: bool = True):
-        cfg = self.config
+    def __call__(self, h: jax.Array, bias: jax.Array | None) -> tuple[jax.Array, None]:
+        cfg, det = self.config, self.deterministic
         attn = Attention(
             cfg.hidden_size, cfg.num_attention_heads, cfg.attention_dropout, self.dtype,
-            query_block=QUERY_BLOCK, name="attention",
+            query_block=self.query_block, name="attention",
         )
         ln1 = LayerNorm(epsilon=cfg.layer_norm_eps, dtype=self.dtype, name="layer_norm")
         ln2 = LayerNorm(epsilon=cfg.layer_norm_eps, dtype=self.dtype, name="final_layer_norm")
         ff = FeedForward(cfg, self.dtype, name="feed_forward")
         drop = nn.Dropout(cfg.hidden_dropout)
         if cfg.do_stable_layer_norm:
-            h = h + drop(attn(ln1(h), bias, deterministic), deterministic)
-            return h + ff(ln2(h), deterministic)
-        h = ln1(h + drop(attn(h, bias, deterministic), deterministic))
-        return ln2(h + ff(h, deterministic))
+            out = h + drop(attn(ln1(h), bias, det), det)
+            out = out + ff(ln2(out), det)
+        else:
+            out = ln1(h + drop(attn(h, bias, det), det))
+            out = ln2(out + ff(out, det))
+        if cfg.layerdrop > 0.0 and not det:
+            # LayerDrop with a jax key (drawn per step and layer, not at trace time).
+            out = jnp.where(jax.random.uniform(self.make_rng("dropout")) < cfg.layerdrop, h, out)
+        return out, None
 
 
 class TransformerEncoder(nn.Module):
     """`encoder.encoder`: positional conv, the layer stack and the (pre or post) layer norm.
 
-    Params hold the layers as `layers_0` .. `layers_{n-1}` (the reference's names). In stacked
-    layout (`stack_layers`: one `layers` subtree, every leaf with a leading layer axis) inference
-    runs them as one `lax.scan` body, so XLA compiles one layer instead of n (same numbers).
+    The layers are one `nn.scan` over stacked params: one `layers` subtree whose leaves have a
+    leading layer axis (the reference's `layers.0` .. `layers.{n-1}` stacked by the converter), so
+    XLA compiles one layer body instead of n, in training and inference alike.
     """
 
     config: EncoderConfig
     dtype: jnp.dtype = jnp.float32
+    query_block: int = 0
 
     @nn.compact
     def __call__(self, h: jax.Array, mask: jax.Array | None, deterministic: bool = True):
@@ -160,37 +171,12 @@ class TransformerEncoder(nn.Module):
         if not cfg.do_stable_layer_norm:
             h = norm(h)
         h = nn.Dropout(cfg.hidden_dropout)(h, deterministic)
-        stacked = self.variables.get("params", {}).get("layers")
-        if stacked is not None:
-            if not deterministic:
-                raise ValueError("stacked encoder layers (stack_layers) are for inference only")
-            layer = EncoderLayer(cfg, self.dtype)
-
-            def step(h: jax.Array, p: dict) -> tuple[jax.Array, None]:
-                return layer.apply({"params": p}, h, bias), None
-
-            h = jax.lax.scan(step, h, stacked)[0]
-        for i in range(cfg.num_hidden_layers if stacked is None else 0):
-            layer = EncoderLayer(cfg, self.dtype, name=f"layers_{i}")
-            if cfg.layerdrop > 0.0 and not deterministic:
-                # LayerDrop with a jax key (drawn per step, not at trace time).
-                skip = jax.random.uniform(self.make_rng("dropout")) < cfg.layerdrop
-                h = jnp.where(skip, h, layer(h, bias, deterministic))
-            else:
-                h = layer(h, bias, deterministic)
+        layers = nn.scan(
+            EncoderLayer, variable_axes={"params": 0}, split_rngs={"params": True, "dropout": True},
+            in_axes=nn.broadcast, length=cfg.num_hidden_layers,
+        )(cfg, self.dtype, self.query_block, deterministic, name="layers")
+        h, _ = layers(h, bias)
         return norm(h) if cfg.do_stable_layer_norm else h
-
-
-def stack_layers(params: dict, config: EncoderConfig) -> dict:
-    """Model params (`{"encoder": ..., ...}`) with the encoder layers in stacked layout.
-
-    `layers_0` .. `layers_{n-1}` become one `layers` subtree whose leaves have a leading axis of
-    n. For inference only (`decoding.generate`, `model.encode`): the encoder then scans its layers.
-    """
-    inner = dict(params["encoder"]["encoder"])
-    layers = [inner.pop(f"layers_{i}") for i in range(config.num_hidden_layers)]
-    inner["layers"] = jax.tree.map(lambda *xs: jnp.stack(xs), *layers)
-    return {**params, "encoder": {**params["encoder"], "encoder": inner}}
 
 
 class FeatureEncoder(nn.Module):
@@ -254,10 +240,14 @@ class Adapter(nn.Module):
 
 
 class Wav2Vec2Encoder(nn.Module):
-    """Audio `[B, L]` (+ sample mask) -> encoder states `[B, F', D_out]` (adapter applied)."""
+    """Audio `[B, L]` (+ sample mask) -> encoder states `[B, S, D_out]` (adapter applied).
+
+    `query_block`: inference self-attention over more frames than this runs in query blocks.
+    """
 
     config: EncoderConfig
     dtype: jnp.dtype = jnp.float32
+    query_block: int = QUERY_BLOCK
 
     @nn.compact
     def __call__(
@@ -283,7 +273,7 @@ class Wav2Vec2Encoder(nn.Module):
                 h = jnp.where(time_mask[:, :, None], spec.astype(h.dtype), h)
         if feature_mask is not None:
             h = jnp.where(feature_mask[:, None, :], jnp.zeros((), h.dtype), h)
-        h = TransformerEncoder(cfg, self.dtype, name="encoder")(h, mask, deterministic)
+        h = TransformerEncoder(cfg, self.dtype, self.query_block, name="encoder")(h, mask, deterministic)
         if cfg.add_adapter:
             h = Adapter(cfg, self.dtype, name="adapter")(h)
         return h

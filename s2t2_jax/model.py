@@ -4,7 +4,7 @@ Every public function here is pure: `params, config, inputs -> outputs`. `config
 `ModelConfig` (hashable: pass it as a static argument under `jax.jit`), `params` the pytree
 `{"encoder": ..., "enc_to_dec_proj": ... (if any), "decoder": ...}`.
 
-Shape letters: B batch, L samples, S encoder frames, T tokens, D d_model, V vocab.
+Shape letters: see `s2t2_jax/__init__.py`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import jax.numpy as jnp
 
 from s2t2_jax.config import ModelConfig
 from s2t2_jax.decoder import KVCache, Speech2Text2Decoder
-from s2t2_jax.encoder import Wav2Vec2Encoder, frame_mask, min_input_samples
+from s2t2_jax.encoder import QUERY_BLOCK, Wav2Vec2Encoder, frame_mask, min_input_samples
 
 Params = dict[str, Any]
 
@@ -28,10 +28,11 @@ class SpeechEncoderDecoder(nn.Module):
 
     config: ModelConfig
     dtype: jnp.dtype = jnp.float32
+    query_block: int = QUERY_BLOCK
 
     def setup(self) -> None:
         cfg = self.config
-        self.encoder = Wav2Vec2Encoder(cfg.encoder, self.dtype)
+        self.encoder = Wav2Vec2Encoder(cfg.encoder, self.dtype, self.query_block)
         if cfg.has_enc_to_dec_proj:
             self.enc_to_dec_proj = nn.Dense(cfg.decoder.d_model, dtype=self.dtype)
         self.decoder = Speech2Text2Decoder(cfg.decoder, self.dtype)
@@ -51,14 +52,21 @@ class SpeechEncoderDecoder(nn.Module):
             mask = frame_mask(attention_mask, h.shape[1], self.config.encoder)
         return h, mask
 
-    def init_cache(
-        self, enc: jax.Array, enc_mask: jax.Array, max_length: int, cache_dtype=None
-    ) -> KVCache:
-        return self.decoder.init_cache(enc, enc_mask, max_length, cache_dtype)
+    def init_cache(self, enc: jax.Array, enc_mask: jax.Array, max_length: int, group: int = 1) -> KVCache:
+        return self.decoder.init_cache(enc, enc_mask, max_length, group)
 
-    def decode(self, ids, enc=None, enc_mask=None, cache=None, attention_mask=None,
-               deterministic: bool = True):
-        return self.decoder(ids, enc, enc_mask, cache, attention_mask, deterministic)
+    def decode(
+        self, ids: jax.Array, enc: jax.Array | None = None, enc_mask: jax.Array | None = None,
+        cache: KVCache | None = None, attention_mask: jax.Array | None = None,
+        deterministic: bool = True,
+    ) -> tuple[jax.Array, KVCache]:
+        if cache is None:  # a teacher-forced pass: a fresh cache exactly as long as `ids`
+            if enc is None:
+                raise ValueError("decode needs encoder states (enc) or a cache")
+            if enc_mask is None:
+                enc_mask = jnp.ones(enc.shape[:2], bool)
+            cache = self.decoder.init_cache(enc, enc_mask, ids.shape[1])
+        return self.decoder(ids, cache, attention_mask, deterministic)
 
     def __call__(
         self, input_values: jax.Array, decoder_input_ids: jax.Array,
@@ -67,16 +75,16 @@ class SpeechEncoderDecoder(nn.Module):
         feature_mask: jax.Array | None = None,
     ) -> jax.Array:
         enc, mask = self.encode(input_values, attention_mask, deterministic, time_mask, feature_mask)
-        logits, _ = self.decoder(
-            decoder_input_ids, enc, mask, None, decoder_attention_mask, deterministic
-        )
-        return logits
+        return self.decode(decoder_input_ids, enc, mask, None, decoder_attention_mask, deterministic)[0]
 
 
 @functools.lru_cache(maxsize=64)
-def module(config: ModelConfig, dtype: Any = jnp.float32) -> SpeechEncoderDecoder:
-    """The (stateless) Flax module for a config; `dtype` is the computation dtype."""
-    return SpeechEncoderDecoder(config, jnp.dtype(dtype))
+def module(
+    config: ModelConfig, dtype: Any = jnp.float32, query_block: int = QUERY_BLOCK
+) -> SpeechEncoderDecoder:
+    """The (stateless) Flax module for a config; `dtype` is the computation dtype, `query_block`
+    the encoder's inference attention block (0: plain attention at every length)."""
+    return SpeechEncoderDecoder(config, jnp.dtype(dtype), int(query_block))
 
 
 def init_params(config: ModelConfig, rng: jax.Array | int = 0, dtype: Any = jnp.float32) -> Params:
@@ -98,23 +106,28 @@ def param_shapes(config: ModelConfig) -> Params:
 def encode(
     params: Params, config: ModelConfig, input_values: jax.Array,
     attention_mask: jax.Array | None = None, dtype: Any = jnp.float32,
+    query_block: int = QUERY_BLOCK,
 ) -> tuple[jax.Array, jax.Array]:
     """Audio `[B, L]` (+ sample mask `[B, L]`) -> states `[B, S, D]`, frame mask `[B, S]` bool.
 
     States are what the decoder cross-attends: after the adapter and `enc_to_dec_proj`.
     """
-    return module(config, dtype).apply(
+    return module(config, dtype, query_block).apply(
         {"params": params}, input_values, attention_mask, method=SpeechEncoderDecoder.encode
     )
 
 
 def init_cache(
-    params: Params, config: ModelConfig, enc: jax.Array, enc_mask: jax.Array, max_length: int,
-    dtype: Any = jnp.float32,
+    params: Params, config: ModelConfig, enc: jax.Array, enc_mask: jax.Array | None,
+    max_length: int, group: int = 1, dtype: Any = jnp.float32,
 ) -> KVCache:
-    """A decoder cache for `max_length` tokens with cross keys/values projected from `enc`."""
+    """A decoder cache for `max_length` tokens of `group` rows per item (beams or samples; rows
+    are item-major), with cross keys/values projected from `enc [B, S, D]` (`enc_mask [B, S]`,
+    None: every frame real)."""
+    if enc_mask is None:
+        enc_mask = jnp.ones(jnp.shape(enc)[:2], bool)
     return module(config, dtype).apply(
-        {"params": params}, enc, enc_mask, max_length, method=SpeechEncoderDecoder.init_cache
+        {"params": params}, enc, enc_mask, max_length, group, method=SpeechEncoderDecoder.init_cache
     )
 
 
@@ -122,8 +135,13 @@ def decode(
     params: Params, config: ModelConfig, ids: jax.Array, enc: jax.Array | None = None,
     enc_mask: jax.Array | None = None, cache: KVCache | None = None,
     attention_mask: jax.Array | None = None, dtype: Any = jnp.float32,
-) -> tuple[jax.Array, KVCache | None]:
-    """Token ids `[B, T]` -> logits `[B, T, V]` and the updated cache (None without a cache)."""
+) -> tuple[jax.Array, KVCache]:
+    """Token ids `[R, T]` -> logits `[R, T, V]` and the cache after them.
+
+    With `cache` (from `init_cache`): `ids` continue the cached prefix (one generation step, or
+    several tokens). Without: a teacher-forced pass over `ids` cross-attending `enc [B, S, D]`
+    (`enc_mask [B, S]`), padding-masked by `attention_mask [R, T]` if given.
+    """
     return module(config, dtype).apply(
         {"params": params}, ids, enc, enc_mask, cache, attention_mask,
         method=SpeechEncoderDecoder.decode,

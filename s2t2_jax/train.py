@@ -270,7 +270,7 @@ def ctc_loss(head: Params, enc: jax.Array, enc_mask: jax.Array, ctc_labels: jax.
 def _encode_decode(net, x, ids, mask, deterministic, time_mask=None, feature_mask=None):
     """`SpeechEncoderDecoder.__call__` that also returns the encoder states and frame mask."""
     enc, enc_mask = net.encode(x, mask, deterministic, time_mask, feature_mask)
-    logits, _ = net.decoder(ids, enc, enc_mask, None, None, deterministic)
+    logits, _ = net.decode(ids, enc, enc_mask, None, None, deterministic)
     return logits, enc, enc_mask
 
 
@@ -615,7 +615,7 @@ def load_initial(model: str | os.PathLike) -> tuple[ModelConfig, Params, Path]:
 
 def prepare_run_dir(run_dir: Path, source: Path, config: ModelConfig, train_cfg: TrainConfig) -> None:
     """Write `model/` (config + copied tokenizer/preprocessor files) and `train_config.json`."""
-    from convert.checkpoint import COPIED_FILES
+    from s2t2_jax.checkpoint import COPIED_FILES
 
     model_dir = run_dir / RUN_MODEL_DIR
     model_dir.mkdir(parents=True, exist_ok=True)

@@ -7,11 +7,18 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from s2t2_jax import model as M
+from s2t2_jax.audio import AudioError
+from s2t2_jax.checkpoint import load_model
 from s2t2_jax.config import ModelConfig
+from s2t2_jax.decoding import generate
+from s2t2_jax.encoder import min_input_samples
+from s2t2_jax.features import FeatureExtractor
+from s2t2_jax.processor import Processor
+from s2t2_jax.tokenizer import Tokenizer
+from s2t2_jax.translate import DEFAULT_BUCKET_SECONDS, Batcher, Item, data_parallel, replicate
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "default_model"
 
@@ -24,12 +31,6 @@ def default_model_dir() -> Path:
             "examples/build_default_model.sh"
         )
     return DEFAULT_MODEL
-
-
-def _is_converted(folder: Path) -> bool:
-    from convert.checkpoint import PARAMS_DIR
-
-    return (folder / PARAMS_DIR).is_dir()
 
 
 class SpeechTranslator:
@@ -47,7 +48,6 @@ class SpeechTranslator:
         self.folder = None if folder is None else Path(folder)
         self._logits = jax.jit(M.forward, static_argnames=("config", "dtype"))
         self._processor = None
-        self._stacked: tuple[Any, Any] | None = None  # (params it was made from, stacked copy)
 
     @classmethod
     def from_pretrained(
@@ -58,20 +58,7 @@ class SpeechTranslator:
         `dtype` ("float32", "bfloat16") casts the stored params; None keeps them as stored
         (float32 for a PyTorch folder).
         """
-        from convert.checkpoint import PARAMS_DIR, load_hf_folder, load_params, resolve_source
-
-        folder = Path(path)
-        if not folder.is_dir():
-            folder = resolve_source(path)
-        if _is_converted(folder):
-            config = ModelConfig.from_json(folder)
-            params = load_params(folder / PARAMS_DIR)
-            if dtype is not None:
-                params = jax.tree.map(lambda x: jnp.asarray(x, dtype), params)
-        else:
-            config, params = load_hf_folder(folder, dtype, progress)
-        params = jax.tree.map(jnp.asarray, params)
-        return cls(config, params, folder)
+        return cls(*load_model(path, dtype, progress))
 
     def logits(
         self, input_values: np.ndarray, decoder_input_ids: np.ndarray,
@@ -107,10 +94,6 @@ class SpeechTranslator:
     def processor(self):
         """The folder's `Processor` (feature extractor + tokenizer), loaded on first use."""
         if self._processor is None:
-            from s2t2_jax.features import FeatureExtractor
-            from s2t2_jax.processor import Processor
-            from s2t2_jax.tokenizer import Tokenizer
-
             if self.folder is None or not (self.folder / "vocab.json").is_file():
                 raise FileNotFoundError(
                     f"model folder {self.folder} has no vocab.json: translating needs the tokenizer"
@@ -124,34 +107,15 @@ class SpeechTranslator:
     def generate(self, input_values: np.ndarray, attention_mask: np.ndarray | None = None,
                  **options: Any) -> np.ndarray:
         """Token ids `[batch, width]` as the reference's `generate()` (see `decoding.generate`)."""
-        from s2t2_jax.decoding import generate
-
         return generate(self.params, self.config, input_values, attention_mask, **options)
-
-    def stacked_params(self) -> Any:
-        """`params` with the encoder layers stacked (`encoder.stack_layers`), replicated over the
-        devices: what batched translation runs on (each bucket's program compiles one scanned layer
-        body instead of all of them, seconds less per program on a 2-core CPU). Made once and kept
-        until `params` is replaced; it is a second copy of the encoder layers."""
-        from s2t2_jax.encoder import stack_layers
-        from s2t2_jax.translate import replicate
-
-        if self._stacked is None or self._stacked[0] is not self.params:
-            self._stacked = (self.params, replicate(stack_layers(self.params, self.config.encoder)))
-        return self._stacked[1]
 
     def batcher(self, batch_size: int = 8, chunk_seconds: float | None = None,
                 bucket_seconds: tuple[float, ...] | None = None, **options: Any):
         """A `translate.Batcher` bound to this model and generation `options`."""
-        from s2t2_jax.encoder import min_input_samples
-        from s2t2_jax.translate import DEFAULT_BUCKET_SECONDS, Batcher, data_parallel
-
         proc = self.processor
-        params = self.stacked_params()
+        params = replicate(self.params)
 
         def generate_ids(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-            from s2t2_jax.decoding import generate
-
             return generate(params, self.config, data_parallel(x), data_parallel(mask), **options)
 
         return Batcher(
@@ -168,8 +132,6 @@ class SpeechTranslator:
 
         Raises the first input's error (e.g. `AudioError`) if any input cannot be translated.
         """
-        from s2t2_jax.translate import Item
-
         if isinstance(audio, (str, os.PathLike)) or (isinstance(audio, np.ndarray) and audio.ndim == 1):
             audio = [audio]
         items = []
@@ -181,7 +143,5 @@ class SpeechTranslator:
         self.batcher(batch_size, chunk_seconds, **options).translate(items, progress=progress)
         for it in items:
             if it.error is not None:
-                from s2t2_jax.audio import AudioError
-
                 raise AudioError(it.error)
         return [it.translation for it in items]

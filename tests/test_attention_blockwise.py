@@ -9,7 +9,7 @@ import pytest
 import torch
 from reference import build_reference, random_batch, save_reference
 
-from convert.checkpoint import load_hf_folder
+from s2t2_jax.pytorch import read_hf_folder
 from s2t2_jax import encoder as E
 from s2t2_jax import model as M
 from s2t2_jax.attention import Attention, blockwise_attention, mask_bias
@@ -51,7 +51,7 @@ def test_module_uses_blocks_only_when_allowed():
 
 def test_encoder_blockwise_matches_reference(tmp_path, monkeypatch):
     ref = build_reference("layer_stable_bias_noproj_oddheads")
-    config, params = load_hf_folder(save_reference(ref, tmp_path))
+    config, params = read_hf_folder(save_reference(ref, tmp_path))
     x, mask = random_batch([4000, 2900, 1500], seed=5)
     monkeypatch.setattr(E, "QUERY_BLOCK", 7)  # 199 frames: 29 blocks per row, the last partial
     enc, frames = M.encode(params, config, x, mask)

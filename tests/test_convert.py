@@ -11,7 +11,8 @@ import pytest
 import torch
 from reference import build_reference, random_batch, save_reference
 
-from convert import checkpoint as C
+from s2t2_jax import checkpoint as C
+from s2t2_jax import pytorch as P
 from s2t2_jax.cli import main
 from s2t2_jax.config import ConfigError
 from s2t2_jax.translator import SpeechTranslator
@@ -94,9 +95,9 @@ def test_bfloat16_params_are_half_size(src, ref_model, tmp_path):
 @pytest.mark.parametrize("safe", [True, False])
 def test_legacy_weight_norm_names(ref_model, tmp_path, safe):
     save_reference(ref_model, tmp_path, safe=safe, legacy_weight_norm=True)
-    sd_keys = C.read_state_dict(tmp_path).keys()
+    sd_keys = P.read_state_dict(tmp_path).keys()
     assert any(k.endswith("weight_g") for k in sd_keys)
-    config, params = C.load_hf_folder(tmp_path)
+    config, params = P.read_hf_folder(tmp_path)
     tr = SpeechTranslator(config, params)
     x, mask, ids = _inputs(config)
     np.testing.assert_allclose(tr.logits(x, ids, mask), _ref_logits(ref_model, x, mask, ids),
@@ -109,7 +110,7 @@ def test_truncated_bin_fails_cleanly(ref_model, tmp_path):
     weights = src / "pytorch_model.bin"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     out = tmp_path / "out"
-    with pytest.raises(C.ConversionError, match="pytorch_model.bin"):
+    with pytest.raises(P.ConversionError, match="pytorch_model.bin"):
         C.convert(src, out, progress=False)
     assert _listing(tmp_path) == ["src"]
     assert main(["convert", str(src), str(out)]) == 2
@@ -120,7 +121,7 @@ def test_truncated_safetensors_fails_cleanly(ref_model, tmp_path):
     save_reference(ref_model, src)
     weights = src / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:-100])
-    with pytest.raises(C.ConversionError, match="model.safetensors"):
+    with pytest.raises(P.ConversionError, match="model.safetensors"):
         C.convert(src, tmp_path / "out", progress=False)
     assert _listing(tmp_path) == ["src"]
 
@@ -146,7 +147,7 @@ def test_missing_unexpected_and_misshapen_keys_are_named(ref_model, tmp_path):
         sd[odd] = torch.zeros(7, 5)
 
     _edit_state(ref_model, tmp_path / "src", edit)
-    with pytest.raises(C.ConversionError) as e:
+    with pytest.raises(P.ConversionError) as e:
         C.convert(tmp_path / "src", tmp_path / "out", progress=False)
     msg = str(e.value)
     assert f"missing: {gone}" in msg
@@ -203,7 +204,7 @@ def test_interrupted_write_leaves_old_output(src, tmp_path, monkeypatch):
 
 def test_hub_id_offline_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(C.ConversionError, match="could not be downloaded"):
+    with pytest.raises(P.ConversionError, match="could not be downloaded"):
         C.convert("facebook/s2t-wav2vec2-large-en-de", tmp_path / "out", progress=False)
-    with pytest.raises(C.ConversionError, match="no such model folder"):
+    with pytest.raises(P.ConversionError, match="no such model folder"):
         C.convert(str(tmp_path / "nope" / "x"), tmp_path / "out", progress=False)

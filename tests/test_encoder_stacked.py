@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from reference import build_reference, random_batch, save_reference
 
-from convert.checkpoint import load_hf_folder
+from s2t2_jax.pytorch import read_hf_folder
 from s2t2_jax import decoding
 from s2t2_jax import model as M
 from s2t2_jax.encoder import stack_layers
@@ -14,7 +14,7 @@ from s2t2_jax.encoder import stack_layers
 
 @pytest.mark.parametrize("name", ["group_postln_proj", "layer_stable_bias_noproj_oddheads"])
 def test_stacked_layers_match_unrolled(name, tmp_path):
-    config, params = load_hf_folder(save_reference(build_reference(name), tmp_path))
+    config, params = read_hf_folder(save_reference(build_reference(name), tmp_path))
     stacked = stack_layers(params, config.encoder)
     inner = stacked["encoder"]["encoder"]
     assert "layers_0" not in inner and inner["layers"]["attention"]["q_proj"]["kernel"].shape[0] == 2
@@ -30,7 +30,7 @@ def test_stacked_layers_match_unrolled(name, tmp_path):
 
 
 def test_stacked_layers_refuse_training(tmp_path):
-    config, params = load_hf_folder(save_reference(build_reference("group_postln_proj"), tmp_path))
+    config, params = read_hf_folder(save_reference(build_reference("group_postln_proj"), tmp_path))
     x, mask = random_batch([1600, 1600], seed=2)
     with pytest.raises(ValueError, match="inference only"):
         M.module(config).apply({"params": stack_layers(params, config.encoder)}, x, mask,
@@ -44,7 +44,7 @@ def test_full_size_long_input_matches_reference():
     import torch
     from test_full_size import full_size_reference
 
-    from convert.checkpoint import state_dict_to_params
+    from s2t2_jax.pytorch import state_dict_to_params
     from s2t2_jax.config import ModelConfig
 
     ref = full_size_reference()

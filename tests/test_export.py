@@ -15,8 +15,9 @@ from flax.traverse_util import flatten_dict
 from reference import build_reference, random_batch, save_reference
 from safetensors.numpy import load_file
 
-from convert.checkpoint import load_hf_folder, read_state_dict, write_converted
-from convert.export import add_export_parser, export
+from s2t2_jax.checkpoint import write_converted
+from s2t2_jax.pytorch import read_hf_folder, read_state_dict
+from s2t2_jax.export import add_export_parser, export
 from s2t2_jax import model as M
 from s2t2_jax.train import RUN_CHECKPOINTS, RUN_MODEL_DIR, Checkpoints, TrainConfig, Trainer
 
@@ -41,7 +42,7 @@ def test_export_loads_in_transformers_with_our_logits(name, tmp_path):
 
     ref = build_reference(name, seed=21)
     src = save_reference(ref, tmp_path / "src")
-    config, params = load_hf_folder(src, progress=False)
+    config, params = read_hf_folder(src, progress=False)
     # Change the params so that the exported weights, not the source's, are what gets loaded.
     params = jax.tree.map(lambda p: np.asarray(p) * 1.01, params)
     out = export((config, params), tmp_path / "out")
@@ -67,7 +68,7 @@ def test_export_loads_in_transformers_with_our_logits(name, tmp_path):
                          decoder_input_ids=torch.tensor(ids)).logits.numpy()
     assert np.abs(src_logits - ref_logits).max() > 1e-3
 
-    config2, params2 = load_hf_folder(out, progress=False)
+    config2, params2 = read_hf_folder(out, progress=False)
     assert config2 == config
     _assert_same_params(params2, jax.tree.map(lambda p: np.asarray(p, np.float32), params))
 
@@ -77,13 +78,13 @@ def test_export_from_converted_and_run_folders(tmp_path):
     src = save_reference(ref, tmp_path / "hf")
     for name, text in TOKENIZER_FILES.items():
         (src / name).write_text(text)
-    config, params = load_hf_folder(src, progress=False)
+    config, params = read_hf_folder(src, progress=False)
 
     converted = write_converted(tmp_path / "converted", params, src)
     out = export(converted, tmp_path / "from_converted")
     for name, text in TOKENIZER_FILES.items():
         assert (out / name).read_text() == text
-    _assert_same_params(load_hf_folder(out, progress=False)[1], params)
+    _assert_same_params(read_hf_folder(out, progress=False)[1], params)
 
     # A run folder: model/ files and two checkpoints; export picks the latest unless step= says.
     run = tmp_path / "run"
@@ -98,17 +99,17 @@ def test_export_from_converted_and_run_folders(tmp_path):
     ckpt.save(2, trainer.init_state(later), {"epoch": 0, "index": 2})
     ckpt.close()
     out = export(run, tmp_path / "from_run")
-    _assert_same_params(load_hf_folder(out, progress=False)[1], later)
+    _assert_same_params(read_hf_folder(out, progress=False)[1], later)
     assert (out / "vocab.json").read_text() == TOKENIZER_FILES["vocab.json"]
     parser = argparse.ArgumentParser()
     add_export_parser(parser.add_subparsers())
     args = parser.parse_args(["export", str(run), str(tmp_path / "from_run_step1"), "--step", "1"])
     assert args.func(args) == 0
-    _assert_same_params(load_hf_folder(tmp_path / "from_run_step1", progress=False)[1], params)
+    _assert_same_params(read_hf_folder(tmp_path / "from_run_step1", progress=False)[1], params)
 
     with pytest.raises(FileExistsError):
         export(run, tmp_path / "from_run")
     export(converted, tmp_path / "from_run", force=True)
-    _assert_same_params(load_hf_folder(tmp_path / "from_run", progress=False)[1], params)
+    _assert_same_params(read_hf_folder(tmp_path / "from_run", progress=False)[1], params)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp leftovers
     assert read_state_dict(tmp_path / "from_run", progress=False)

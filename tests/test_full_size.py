@@ -7,7 +7,7 @@ import pytest
 import torch
 from reference import random_batch, save_reference
 
-from convert.checkpoint import load_hf_folder
+from s2t2_jax.pytorch import read_hf_folder
 from s2t2_jax import model as M
 
 LARGE_LV60 = dict(
@@ -44,7 +44,7 @@ def full_size_reference(seed: int = 0):
 def test_full_size_legacy_weight_norm(tmp_path):
     ref = full_size_reference()
     save_reference(ref, tmp_path, safe=True, legacy_weight_norm=True)
-    config, params = load_hf_folder(tmp_path)
+    config, params = read_hf_folder(tmp_path)
     x, mask = random_batch([32000, 24000], seed=1)
     ids = np.random.default_rng(2).integers(3, 10224, (2, 12))
     ids[:, 0] = 2

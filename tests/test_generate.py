@@ -14,7 +14,7 @@ import pytest
 import torch
 from reference import build_reference, random_batch
 
-from convert.checkpoint import state_dict_to_params
+from s2t2_jax.pytorch import state_dict_to_params
 from s2t2_jax import decoding
 from s2t2_jax import model as M
 from s2t2_jax.config import ModelConfig

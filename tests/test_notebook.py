@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from reference import build_reference, random_batch, save_reference
 
-from convert.checkpoint import load_hf_folder
+from s2t2_jax.pytorch import read_hf_folder
 from s2t2_jax import model as M
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +24,7 @@ def test_cross_attentions_match_reference(name, tmp_path):
     import torch
 
     ref = build_reference(name, seed=11)
-    config, params = load_hf_folder(save_reference(ref, tmp_path), progress=False)
+    config, params = read_hf_folder(save_reference(ref, tmp_path), progress=False)
     x, mask = random_batch([2400, 1500, 1100], seed=12)
     ids = np.random.default_rng(13).integers(3, config.decoder.vocab_size, (3, 7))
     ids[:, 0] = config.start_token_id

@@ -7,7 +7,7 @@ import pytest
 import torch
 from reference import CONFIGS, build_reference, random_batch, save_reference
 
-from convert.checkpoint import load_hf_folder
+from s2t2_jax.pytorch import read_hf_folder
 from s2t2_jax import model as M
 
 LENGTHS = [2400, 1700, 1031]  # mixed lengths, right padded
@@ -32,7 +32,7 @@ def _reference_outputs(ref, x, mask, ids=None, labels=None):
 def test_encoder_logits_loss_match(name, fmt, tmp_path):
     ref = build_reference(name)
     save_reference(ref, tmp_path, safe=fmt == "safetensors")
-    config, params = load_hf_folder(tmp_path)
+    config, params = read_hf_folder(tmp_path)
     x, mask = random_batch(LENGTHS, seed=1)
     rng = np.random.default_rng(2)
     ids = rng.integers(0, config.decoder.vocab_size, (3, 9))
@@ -59,7 +59,7 @@ def test_encoder_logits_loss_match(name, fmt, tmp_path):
 @pytest.mark.parametrize("name", ["group_postln_proj", "layer_stable_bias_noproj_oddheads"])
 def test_no_attention_mask(name, tmp_path):
     ref = build_reference(name, seed=3)
-    config, params = load_hf_folder(save_reference(ref, tmp_path))
+    config, params = read_hf_folder(save_reference(ref, tmp_path))
     x, _ = random_batch([1600, 1600], seed=4)
     ids = np.array([[2, 5, 9, 11], [2, 7, 7, 3]])
     enc_ref, out = _reference_outputs(ref, x, None, ids)
@@ -72,7 +72,7 @@ def test_no_attention_mask(name, tmp_path):
 def test_cached_decode_equals_full_forward(tmp_path):
     """Step-by-step decoding through the static cache gives the teacher-forced logits."""
     ref = build_reference("untied_unscaled_gelu_new", seed=5)
-    config, params = load_hf_folder(save_reference(ref, tmp_path))
+    config, params = read_hf_folder(save_reference(ref, tmp_path))
     x, mask = random_batch([2000, 1300], seed=6)
     ids = np.random.default_rng(7).integers(3, config.decoder.vocab_size, (2, 8))
     enc, frames = M.encode(params, config, x, mask)
@@ -88,7 +88,7 @@ def test_cached_decode_equals_full_forward(tmp_path):
 
 def test_decoder_attention_mask_matches(tmp_path):
     ref = build_reference("group_postln_proj", seed=8)
-    config, params = load_hf_folder(save_reference(ref, tmp_path))
+    config, params = read_hf_folder(save_reference(ref, tmp_path))
     x, mask = random_batch([1500, 1200], seed=9)
     ids = np.array([[2, 5, 9, 11, 4], [2, 7, 7, 3, 1]])
     dmask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]])
@@ -113,7 +113,7 @@ def test_tied_checkpoint_with_distinct_lm_head_uses_lm_head(tmp_path):
     d["decoder"]["tie_word_embeddings"] = True
     cfg_path.write_text(json.dumps(d))
     ref = SpeechEncoderDecoderModel.from_pretrained(tmp_path / "src").eval()
-    config, params = load_hf_folder(tmp_path / "src")
+    config, params = read_hf_folder(tmp_path / "src")
     assert "lm_head" not in params["decoder"]
     x, mask = random_batch([1500, 1500], seed=11)
     ids = np.array([[2, 5, 9], [2, 7, 3]])
@@ -125,7 +125,7 @@ def test_tied_checkpoint_with_distinct_lm_head_uses_lm_head(tmp_path):
 def test_start_token_falls_back_to_decoder(tmp_path):
     """Top-level decoder_start_token_id unset: labels are shifted with the decoder's start token."""
     ref = build_reference("group_postln_proj", seed=12)
-    config, params = load_hf_folder(save_reference(ref, tmp_path))
+    config, params = read_hf_folder(save_reference(ref, tmp_path))
     import dataclasses
 
     unset = dataclasses.replace(config, decoder_start_token_id=None,

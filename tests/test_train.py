@@ -20,7 +20,7 @@ import torch
 from flax.traverse_util import flatten_dict
 from reference import build_reference, random_batch, save_reference, tiny_training_config
 
-from convert.checkpoint import load_hf_folder, params_to_state_dict
+from s2t2_jax.pytorch import params_to_state_dict, read_hf_folder
 from s2t2_jax import model as M
 from s2t2_jax.config import ModelConfig
 from s2t2_jax.specaugment import span_mask, spec_augment_masks
@@ -69,7 +69,7 @@ def _torch_loss_and_grads(ref, x, mask, labels):
 def test_loss_and_grads_match_reference(name, tmp_path):
     """Our loss equals the reference's; jax.grad equals torch autograd on every trained weight."""
     ref = build_reference(name, seed=11)
-    config, params = load_hf_folder(save_reference(ref, tmp_path), progress=False)
+    config, params = read_hf_folder(save_reference(ref, tmp_path), progress=False)
     x, mask = random_batch([2000, 1500, 1100], seed=12)
     labels = _labels(np.random.default_rng(13), config.decoder.vocab_size)
     ref_loss, _, ref_grads = _torch_loss_and_grads(ref, x, mask, labels)
@@ -328,7 +328,7 @@ def corpus(tmp_path_factory, params) -> Path:
     """A converted tiny model folder with tokenizer files, and 4 utterances with a manifest."""
     import soundfile as sf
 
-    from convert.checkpoint import write_converted
+    from s2t2_jax.checkpoint import write_converted
 
     root = tmp_path_factory.mktemp("corpus")
     files = root / "files"
@@ -495,7 +495,7 @@ def _train_parser():
 
 
 def test_train_cli_fits_a_tiny_task_and_exports(corpus, params, tmp_path, capsys):
-    from convert.export import export
+    from s2t2_jax.export import export
     from s2t2_jax.train import train_main
 
     parser = _train_parser()

@@ -9,26 +9,18 @@ follow `save_pretrained`: modern weight-norm names, `embed_positions.weights` in
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from safetensors.numpy import save_file
 
-from convert.checkpoint import (
-    PARAMS_DIR,
-    SAFETENSORS,
-    atomic_folder,
-    copy_model_files,
-    load_hf_folder,
-    load_params,
-    params_to_state_dict,
-    refuse_existing,
-)
+from s2t2_jax.checkpoint import atomic_folder, copy_model_files, load_model, refuse_existing
 from s2t2_jax.config import ModelConfig
+from s2t2_jax.pytorch import SAFETENSORS, params_to_state_dict
+from s2t2_jax.train import RUN_CHECKPOINTS, RUN_MODEL_DIR, Checkpoints
 
 
 def load_any(source: Any, step: int | None) -> tuple[ModelConfig, Mapping, Path | None]:
@@ -42,8 +34,6 @@ def load_any(source: Any, step: int | None) -> tuple[ModelConfig, Mapping, Path 
     folder = Path(source)
     if not folder.is_dir():
         raise FileNotFoundError(f"no such folder: {folder}")
-    from s2t2_jax.train import RUN_CHECKPOINTS, RUN_MODEL_DIR, Checkpoints
-
     if (folder / RUN_CHECKPOINTS).is_dir():  # a training run folder
         files = folder / RUN_MODEL_DIR
         config = ModelConfig.from_json(files)
@@ -57,9 +47,7 @@ def load_any(source: Any, step: int | None) -> tuple[ModelConfig, Mapping, Path 
         return config, params, files
     if step is not None:
         raise ValueError("step= only applies to a training run folder")
-    if (folder / PARAMS_DIR).is_dir():  # a converted folder
-        return ModelConfig.from_json(folder), load_params(folder / PARAMS_DIR), folder
-    config, params = load_hf_folder(folder, progress=False)  # a HF folder: re-export
+    config, params, folder = load_model(folder, progress=False)  # converted, or HF: re-export
     return config, params, folder
 
 
@@ -80,37 +68,13 @@ def export(
     config, params, files = load_any(source, step)
     if files_from is not None:
         files = Path(files_from)
-    state = params_to_state_dict(params, config)
+    state = params_to_state_dict(params)
     if config.decoder.tie_word_embeddings:
         state.pop("decoder.lm_head.weight", None)  # save_pretrained drops the tied copy
     with atomic_folder(out, force) as tmp:
-        from safetensors.numpy import save_file
-
         save_file({k: np.ascontiguousarray(v, np.float32) for k, v in state.items()},
                   str(tmp / SAFETENSORS), metadata={"format": "pt"})
         config.save(tmp)
         if files is not None:
             copy_model_files(files, tmp, skip=("config.json",))
     return Path(out).absolute()
-
-
-def export_main(args: argparse.Namespace) -> int:
-    """`s2t2-jax export SRC OUT [--step N] [--force]`."""
-    out = export(args.src, args.out, step=args.step, force=args.force)
-    print(f"exported {args.src} -> {out}", file=sys.stderr)
-    return 0
-
-
-def add_export_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the `export` subcommand (calls `export_main`)."""
-    p = subparsers.add_parser(
-        "export", help="write a Hugging Face PyTorch folder (model.safetensors + config + tokenizer)",
-        description="Export a training run folder (latest or --step checkpoint) or a converted "
-        "folder as a folder that transformers' SpeechEncoderDecoderModel.from_pretrained loads.",
-    )
-    p.add_argument("src", help="training run folder or converted folder")
-    p.add_argument("out", help="output folder (written atomically)")
-    p.add_argument("--step", type=int, help="checkpoint (optimizer update) of a run folder")
-    p.add_argument("--force", action="store_true", help="replace a non-empty OUT")
-    p.set_defaults(func=export_main)
-    return p
