@@ -157,14 +157,16 @@ def shift_tokens_right(labels: jax.Array, config: ModelConfig) -> jax.Array:
 
 
 def cross_entropy(logits: jax.Array, labels: jax.Array, label_smoothing: float = 0.0) -> jax.Array:
-    """Mean token cross-entropy over labels != -100 (torch `CrossEntropyLoss` semantics)."""
-    logp = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
+    """Mean token cross-entropy of `logits [B, T, V]` over `labels [B, T]` != -100 (torch
+    `CrossEntropyLoss(label_smoothing=...)` semantics), except that a batch with no valid label
+    gives 0, not NaN (a batch of padding rows must not poison the params in training)."""
+    logp = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)  # [B, T, V]
     valid = labels != -100
     safe = jnp.where(valid, labels, 0)
     nll = -jnp.take_along_axis(logp, safe[..., None], axis=-1)[..., 0]
     if label_smoothing > 0.0:
         nll = (1.0 - label_smoothing) * nll - label_smoothing * logp.mean(-1)
-    return jnp.sum(jnp.where(valid, nll, 0.0)) / jnp.sum(valid)
+    return jnp.sum(jnp.where(valid, nll, 0.0)) / jnp.maximum(jnp.sum(valid), 1)
 
 
 def forward(

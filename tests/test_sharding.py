@@ -1,4 +1,4 @@
-"""Tests `s2t2_jax/sharding.py` and sharded training in `s2t2_jax/train.py`: on 4 (forced host)
+"""Tests `s2t2_jax/sharding.py` and sharded training in `s2t2_jax/train/`: on 4 (forced host)
 CPU devices, single-device, data-parallel and FSDP training give the same losses and params,
 FSDP really splits params and optimizer state, uneven batches are padded with zero-weight rows,
 checkpoints restore across layouts, and generation runs on sharded params.

@@ -1,4 +1,4 @@
-"""Tests `s2t2_jax/train.py` and `s2t2_jax/specaugment.py`: loss and gradient parity with the
+"""Tests `s2t2_jax/train/` and `s2t2_jax/specaugment.py`: loss and gradient parity with the
 reference (transformers 4.46.3), optimizer masking and schedule, train step, SpecAugment,
 checkpoints with exact resume and interrupted saves, and a tiny end-to-end fit."""
 
