@@ -36,8 +36,8 @@ def build(seed: int = 0):
         Wav2Vec2Config,
     )
 
-    from s2t2_jax.pytorch import state_dict_to_params
     from s2t2_jax.config import ModelConfig
+    from s2t2_jax.pytorch import state_dict_to_params
 
     enc = Wav2Vec2Config(
         hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,

@@ -41,8 +41,8 @@ def _texts(manifest: Path) -> list[str]:
 
 def init(corpus: Path, out: Path, vocab_size: int, seed: int) -> None:
     """A converted model folder with a learned BPE vocab and random params."""
-    from s2t2_jax.checkpoint import write_converted
     from s2t2_jax.bpe import learn_bpe, save_bpe
+    from s2t2_jax.checkpoint import write_converted
     from s2t2_jax.config import DecoderConfig, EncoderConfig, ModelConfig
     from s2t2_jax.features import FeatureExtractor
     from s2t2_jax.model import init_params

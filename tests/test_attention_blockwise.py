@@ -9,10 +9,10 @@ import pytest
 import torch
 from reference import build_reference, random_batch, save_reference
 
-from s2t2_jax.pytorch import read_hf_folder
 from s2t2_jax import encoder as E
 from s2t2_jax import model as M
 from s2t2_jax.attention import Attention, blockwise_attention, mask_bias
+from s2t2_jax.pytorch import read_hf_folder
 
 
 def _full(q, k, v, bias):

@@ -60,8 +60,8 @@ def test_exported_default_model_gives_the_same_translations(translator, tmp_path
     import torch
     from transformers import Speech2Text2Processor, SpeechEncoderDecoderModel
 
-    from s2t2_jax.export import export
     from s2t2_jax.audio import load_audio
+    from s2t2_jax.export import export
 
     out = export(default_model_dir(), tmp_path / "hf")
     ref = SpeechEncoderDecoderModel.from_pretrained(out).eval()

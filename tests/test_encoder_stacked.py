@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from reference import build_reference, random_batch, save_reference
 
-from s2t2_jax.pytorch import read_hf_folder
 from s2t2_jax import decoding
 from s2t2_jax import model as M
 from s2t2_jax.encoder import stack_layers
+from s2t2_jax.pytorch import read_hf_folder
 
 
 @pytest.mark.parametrize("name", ["group_postln_proj", "layer_stable_bias_noproj_oddheads"])
@@ -44,8 +44,8 @@ def test_full_size_long_input_matches_reference():
     import torch
     from test_full_size import full_size_reference
 
-    from s2t2_jax.pytorch import state_dict_to_params
     from s2t2_jax.config import ModelConfig
+    from s2t2_jax.pytorch import state_dict_to_params
 
     ref = full_size_reference()
     config = ModelConfig.from_hf_dict(ref.config.to_dict())

@@ -4,7 +4,6 @@ folders and training run folders alike."""
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import jax
@@ -15,10 +14,11 @@ from flax.traverse_util import flatten_dict
 from reference import build_reference, random_batch, save_reference
 from safetensors.numpy import load_file
 
-from s2t2_jax.checkpoint import write_converted
-from s2t2_jax.pytorch import read_hf_folder, read_state_dict
-from s2t2_jax.export import add_export_parser, export
 from s2t2_jax import model as M
+from s2t2_jax.checkpoint import write_converted
+from s2t2_jax.cli import main
+from s2t2_jax.export import export
+from s2t2_jax.pytorch import read_hf_folder, read_state_dict
 from s2t2_jax.train import RUN_CHECKPOINTS, RUN_MODEL_DIR, Checkpoints, TrainConfig, Trainer
 
 TOKENIZER_FILES = {
@@ -101,10 +101,7 @@ def test_export_from_converted_and_run_folders(tmp_path):
     out = export(run, tmp_path / "from_run")
     _assert_same_params(read_hf_folder(out, progress=False)[1], later)
     assert (out / "vocab.json").read_text() == TOKENIZER_FILES["vocab.json"]
-    parser = argparse.ArgumentParser()
-    add_export_parser(parser.add_subparsers())
-    args = parser.parse_args(["export", str(run), str(tmp_path / "from_run_step1"), "--step", "1"])
-    assert args.func(args) == 0
+    assert main(["export", str(run), str(tmp_path / "from_run_step1"), "--step", "1"]) == 0
     _assert_same_params(read_hf_folder(tmp_path / "from_run_step1", progress=False)[1], params)
 
     with pytest.raises(FileExistsError):

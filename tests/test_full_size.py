@@ -7,8 +7,8 @@ import pytest
 import torch
 from reference import random_batch, save_reference
 
-from s2t2_jax.pytorch import read_hf_folder
 from s2t2_jax import model as M
+from s2t2_jax.pytorch import read_hf_folder
 
 LARGE_LV60 = dict(
     hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,

@@ -14,11 +14,11 @@ import pytest
 import torch
 from reference import build_reference, random_batch
 
-from s2t2_jax.pytorch import state_dict_to_params
 from s2t2_jax import decoding
 from s2t2_jax import model as M
 from s2t2_jax.config import ModelConfig
 from s2t2_jax.encoder import min_input_samples
+from s2t2_jax.pytorch import state_dict_to_params
 
 LENGTHS = [2400, 1700, 1031, 2000]  # mixed lengths, right padded
 MAX_NEW = 16

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from reference import build_reference, random_batch, save_reference
 
-from s2t2_jax.pytorch import read_hf_folder
 from s2t2_jax import model as M
+from s2t2_jax.pytorch import read_hf_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "quickstart.ipynb"

@@ -7,8 +7,8 @@ import pytest
 import torch
 from reference import CONFIGS, build_reference, random_batch, save_reference
 
-from s2t2_jax.pytorch import read_hf_folder
 from s2t2_jax import model as M
+from s2t2_jax.pytorch import read_hf_folder
 
 LENGTHS = [2400, 1700, 1031]  # mixed lengths, right padded
 

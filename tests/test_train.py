@@ -20,9 +20,9 @@ import torch
 from flax.traverse_util import flatten_dict
 from reference import build_reference, random_batch, save_reference, tiny_training_config
 
-from s2t2_jax.pytorch import params_to_state_dict, read_hf_folder
 from s2t2_jax import model as M
 from s2t2_jax.config import ModelConfig
+from s2t2_jax.pytorch import params_to_state_dict, read_hf_folder
 from s2t2_jax.specaugment import span_mask, spec_augment_masks
 from s2t2_jax.train import (
     Checkpoints,

@@ -14,9 +14,9 @@ import pytest
 import torch
 from reference import build_reference, save_reference
 
-from s2t2_jax.checkpoint import convert
 from s2t2_jax import decoding
 from s2t2_jax.audio import load_audio
+from s2t2_jax.checkpoint import convert
 from s2t2_jax.cli import main
 from s2t2_jax.translator import SpeechTranslator
 
