@@ -18,7 +18,7 @@ def _convert(args: argparse.Namespace) -> int:
 def _translate(args: argparse.Namespace) -> int:
     import json
 
-    from s2t2_jax.translate import gather_inputs
+    from s2t2_jax.batching import gather_inputs
     from s2t2_jax.translator import SpeechTranslator
 
     options = {k: v for k, v in dict(
@@ -73,9 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "translate", help="translate audio files, folders or manifests",
         description="Translate speech to text. INPUTs are audio files (wav, flac, ogg, ...), "
-        "folders of them, or manifests (.tsv: audio path in the first column; .jsonl: "
-        '{"audio": path}). Writes one JSON line per input: path, translation, seconds - or '
-        "error. Exit code 1 if any input failed.",
+        "folders of them, or manifests (.tsv: audio path in the first column, or in the column "
+        "an `audio` or `path` header names; .jsonl: {\"audio\": path} or {\"path\": path}; "
+        "relative paths resolve against the manifest's folder). Writes one JSON line per input: "
+        "path, translation, seconds - or error. Exit code 1 if any input failed.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT")
     p.add_argument("--model", default=None,

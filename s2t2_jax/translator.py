@@ -107,7 +107,7 @@ class SpeechTranslator:
     def processor(self):
         """The folder's `Processor` (feature extractor + tokenizer), loaded on first use."""
         if self._processor is None:
-            from s2t2_jax.features import FeatureExtractor
+            from s2t2_jax.features import load_feature_extractor
             from s2t2_jax.processor import Processor
             from s2t2_jax.tokenizer import Tokenizer
 
@@ -115,9 +115,7 @@ class SpeechTranslator:
                 raise FileNotFoundError(
                     f"model folder {self.folder} has no vocab.json: translating needs the tokenizer"
                 )
-            has_pre = (self.folder / "preprocessor_config.json").is_file()
-            fe = FeatureExtractor.from_pretrained(self.folder) if has_pre else FeatureExtractor(
-                return_attention_mask=True)
+            fe = load_feature_extractor(self.folder)
             self._processor = Processor(fe, Tokenizer.from_pretrained(self.folder))
         return self._processor
 
@@ -134,25 +132,26 @@ class SpeechTranslator:
         body instead of all of them, seconds less per program on a 2-core CPU). Made once and kept
         until `params` is replaced; it is a second copy of the encoder layers."""
         from s2t2_jax.encoder import stack_layers
-        from s2t2_jax.translate import replicate
+        from s2t2_jax.sharding import Layout
 
         if self._stacked is None or self._stacked[0] is not self.params:
-            self._stacked = (self.params, replicate(stack_layers(self.params, self.config.encoder)))
+            stacked = stack_layers(self.params, self.config.encoder)
+            self._stacked = (self.params, Layout.create(jax.local_devices()).put_state(stacked))
         return self._stacked[1]
 
     def batcher(self, batch_size: int = 8, chunk_seconds: float | None = None,
                 bucket_seconds: tuple[float, ...] | None = None, **options: Any):
-        """A `translate.Batcher` bound to this model and generation `options`."""
+        """A `batching.Batcher` bound to this model and generation `options`."""
+        from s2t2_jax.batching import DEFAULT_BUCKET_SECONDS, Batcher
         from s2t2_jax.encoder import min_input_samples
-        from s2t2_jax.translate import DEFAULT_BUCKET_SECONDS, Batcher, data_parallel
 
         proc = self.processor
         params = self.stacked_params()
 
-        def generate_ids(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        def generate_ids(x: jax.Array, mask: jax.Array) -> np.ndarray:
             from s2t2_jax.decoding import generate
 
-            return generate(params, self.config, data_parallel(x), data_parallel(mask), **options)
+            return generate(params, self.config, x, mask, **options)
 
         return Batcher(
             generate_ids=generate_ids,
@@ -168,7 +167,7 @@ class SpeechTranslator:
 
         Raises the first input's error (e.g. `AudioError`) if any input cannot be translated.
         """
-        from s2t2_jax.translate import Item
+        from s2t2_jax.batching import Item
 
         if isinstance(audio, (str, os.PathLike)) or (isinstance(audio, np.ndarray) and audio.ndim == 1):
             audio = [audio]
