@@ -88,7 +88,7 @@ def run_ours(model_dir: Path, paths: list[Path], batch_size: int, n_new: int,
     `[B, N, T, T]` attention, the 24 layers unrolled in every program)."""
     from s2t2_jax import decoding
     from s2t2_jax import encoder as E
-    from s2t2_jax.translate import Item
+    from s2t2_jax.batching import Item
     from s2t2_jax.translator import SpeechTranslator
 
     tr = SpeechTranslator.from_pretrained(model_dir)

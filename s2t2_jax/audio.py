@@ -15,8 +15,6 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-# wav2vec2's conv feature encoder needs 400 samples (25 ms at 16 kHz) for one output frame.
-MIN_SAMPLES = 400
 TARGET_SAMPLING_RATE = 16000
 
 
@@ -74,7 +72,7 @@ def _downmix(x: np.ndarray, source: str) -> np.ndarray:
 def check_audio(
     x: Any,
     sampling_rate: int = TARGET_SAMPLING_RATE,
-    min_samples: int = MIN_SAMPLES,
+    min_samples: int = 1,
     *,
     source: str = "<array>",
 ) -> np.ndarray:
@@ -83,7 +81,8 @@ def check_audio(
     Args:
         x: ``[N]`` or ``[N, C]`` (averaged to mono); float, or integer PCM (scaled to [-1, 1)).
         sampling_rate: rate of ``x`` in Hz (only used to report durations).
-        min_samples: fewest samples accepted.
+        min_samples: fewest samples accepted (the model's minimum is its own property:
+            ``s2t2_jax.encoder.min_input_samples``).
         source: what to call the input in error messages (a file path for ``load_audio``).
 
     Raises:
@@ -144,14 +143,15 @@ def load_audio(
     path: str | os.PathLike[str],
     sampling_rate: int = TARGET_SAMPLING_RATE,
     *,
-    min_samples: int = MIN_SAMPLES,
+    min_samples: int = 1,
     quality: str = "HQ",
 ) -> np.ndarray:
     """Read an audio file as float32 mono ``[N]`` at ``sampling_rate`` Hz.
 
     Any format libsndfile reads (wav, flac, ogg/vorbis/opus, ...), integer or float PCM.
     Channels are averaged; other rates are resampled with soxr (``quality`` "HQ" or "VHQ").
-    ``min_samples`` is checked after resampling.
+    ``min_samples`` (default: any non-empty audio; pass the model's minimum,
+    ``s2t2_jax.encoder.min_input_samples``) is checked after resampling.
 
     Raises:
         AudioError: missing, empty, unreadable or truncated file; no samples; too short;

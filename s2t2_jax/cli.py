@@ -6,10 +6,10 @@ import argparse
 import json
 import sys
 
+from s2t2_jax.batching import gather_inputs
 from s2t2_jax.checkpoint import convert
 from s2t2_jax.export import export
 from s2t2_jax.train import add_train_parser
-from s2t2_jax.translate import gather_inputs
 from s2t2_jax.translator import SpeechTranslator, default_model_dir
 
 

@@ -1,6 +1,6 @@
 """Training data: manifests -> tokenised examples -> length-bucketed, shuffled, prefetched batches.
 
-Manifests:
+Manifests (read by `s2t2_jax.manifest`, where the rules are; here every line needs a text):
 - `.tsv`: `audio<TAB>text` lines, with an optional header naming the columns (`audio`, `text`,
   optional `source`, any order, extra columns ignored); without a header the first two columns
   are used.
@@ -10,10 +10,10 @@ loss (`ctc_alphabet`; see `s2t2_jax.train`).
 Relative audio paths are resolved against the manifest's folder. Blank lines are ignored.
 
 Labels are `tokenizer.encode(text) + [eos]` (the reference fine-tuning recipe appends `</s>`).
-A bad line (malformed, missing/unreadable/too short audio, text with no known token, labels
-longer than the decoder's positions, audio or labels longer than the largest bucket) is reported
-with its
-line number: `on_error="skip"` drops it (logged, counted in `bad_lines`), `"raise"` stops with a
+A bad line (malformed, missing/unreadable audio, audio shorter than the encoder's minimum
+`encoder.min_input_samples(config.encoder)`, text with no known token, labels longer than the
+decoder's positions, audio or labels longer than the largest bucket) is reported with its line
+number: `on_error="skip"` drops it (logged, counted in `bad_lines`), `"raise"` stops with a
 `DataError` listing every bad line. Audio that turns out unreadable only when a batch is loaded
 is handled the same way (skip: the row becomes padding).
 
@@ -30,7 +30,6 @@ Shape letters: B batch, L samples, T label tokens.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -41,10 +40,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import soundfile as sf
 
-from s2t2_jax.audio import MIN_SAMPLES, AudioError, load_audio
+from s2t2_jax.audio import AudioError, load_audio
 from s2t2_jax.config import ModelConfig
-from s2t2_jax.features import FeatureExtractor
+from s2t2_jax.encoder import min_input_samples
+from s2t2_jax.features import FeatureExtractor, load_feature_extractor, pick_bucket
+from s2t2_jax.manifest import read_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -80,66 +82,7 @@ class Example:
     ctc_labels: tuple[int, ...] = ()  # the source transcript as alphabet indices (1-based; 0 = blank)
 
 
-# ----------------------------------------------------------------------------- manifests
-
-
-def read_manifest(
-    path: str | os.PathLike,
-) -> Iterator[tuple[int, str | None, str | None, str | None, str | None]]:
-    """`(line number, audio path, text, source, error)` per non-blank line (source None when the
-    manifest has none); paths resolved, not checked."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no manifest at {path}")
-    base = path.absolute().parent
-    suffix = path.suffix.lower()
-    if suffix not in (".tsv", ".jsonl"):
-        raise DataError(f"{path}: manifest must be .tsv or .jsonl, got {suffix!r}")
-
-    def resolve(audio: str) -> str:
-        p = Path(os.path.expanduser(audio))
-        return str(p if p.is_absolute() else base / p)
-
-    with open(path, encoding="utf-8") as f:
-        columns = None
-        for n, raw in enumerate(f, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
-            if suffix == ".jsonl":
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as e:
-                    yield n, None, None, None, f"invalid JSON ({e.msg})"
-                    continue
-                if not isinstance(obj, dict) or not isinstance(obj.get("audio"), str) \
-                        or not isinstance(obj.get("text"), str):
-                    yield n, None, None, None, 'expected an object with string "audio" and "text"'
-                    continue
-                source = obj.get("source")
-                if source is not None and not isinstance(source, str):
-                    yield n, None, None, None, '"source" must be a string'
-                    continue
-                yield n, resolve(obj["audio"]), obj["text"], source, None
-                continue
-            fields = line.split("\t")
-            if columns is None:
-                names = [c.strip().lower() for c in fields]
-                if "audio" in names and "text" in names:
-                    columns = (names.index("audio"), names.index("text"))
-                    if "source" in names:
-                        columns += (names.index("source"),)
-                    continue
-                columns = (0, 1)
-            if len(fields) <= max(columns):
-                yield n, None, None, None, f"expected at least {max(columns) + 1} tab-separated columns"
-                continue
-            audio, text = fields[columns[0]].strip(), fields[columns[1]]
-            source = fields[columns[2]] if len(columns) > 2 else None
-            if not audio:
-                yield n, None, None, None, "empty audio path"
-                continue
-            yield n, resolve(audio), text, source, None
+# ----------------------------------------------------------------------------- examples
 
 
 def encode_ctc(source: str, alphabet: str) -> tuple[int, ...]:
@@ -152,8 +95,6 @@ def encode_ctc(source: str, alphabet: str) -> tuple[int, ...]:
 
 def _header_samples(path: str, sampling_rate: int) -> int:
     """Samples at `sampling_rate` from the file header (raises AudioError if unreadable)."""
-    import soundfile as sf
-
     p = Path(path)
     if not p.is_file():
         raise AudioError(f"{path}: audio file not found")
@@ -177,7 +118,8 @@ def load_examples(
     numbers and a count). `max_samples` / `max_labels`: audio / labels (with `</s>`) longer than
     this are bad (e.g. the largest buckets). `bad_lines`: skipped lines are appended to it.
     `ctc_alphabet`: also encode each line's `source` transcript (`encode_ctc`) as `ctc_labels`;
-    a line without one, or whose source has no character of the alphabet, is bad.
+    a line without one, or whose source has no character of the alphabet, is bad. Audio shorter
+    than `min_input_samples(config.encoder)` (no encoder frame) is bad.
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
@@ -188,9 +130,10 @@ def load_examples(
         raise DataError("the tokenizer has no eos token to end the labels with")
     unk = tokenizer.unk_token_id
     max_len = config.decoder.max_target_positions
+    min_samples = min_input_samples(config.encoder)
     name = str(manifest)
     examples, bad = [], []
-    for n, audio, text, source, error in read_manifest(manifest):
+    for n, audio, text, source, error in read_manifest(manifest, require_text=True):
         ctc: tuple[int, ...] = ()
         if error is None and ctc_alphabet is not None:
             ctc = encode_ctc(source or "", ctc_alphabet)
@@ -214,8 +157,9 @@ def load_examples(
             except AudioError as e:
                 error = str(e)
             else:
-                if samples < MIN_SAMPLES:
-                    error = f"{audio}: audio too short ({samples} samples; minimum {MIN_SAMPLES})"
+                if samples < min_samples:
+                    error = (f"{audio}: audio too short ({samples} samples; the model's minimum is "
+                             f"{min_samples}, one encoder frame)")
                 elif max_samples is not None and samples > max_samples:
                     error = f"{audio}: {samples} samples, longer than the largest bucket {max_samples}"
         if error is not None:
@@ -247,13 +191,6 @@ def default_buckets(lengths: Sequence[int], num: int, multiple: int) -> list[int
     return out
 
 
-def _pick(length: int, buckets: Sequence[int]) -> int:
-    for b in buckets:
-        if b >= length:
-            return b
-    raise DataError(f"length {length} is longer than the largest bucket {buckets[-1]}")
-
-
 # ----------------------------------------------------------------------------- batches
 
 
@@ -264,6 +201,7 @@ class BatchLoader:
     extractor returns one), "labels": int32 [B, T] (-100 = padding), "ctc_labels": int32 [B, C]
     (0 = padding; only when the examples have `ctc_labels`)}` forever (epoch after epoch)
     when iterated; `one_epoch()` yields one ordered pass (for evaluation, `shuffle=False`).
+    `features` None: the default of `features.load_feature_extractor`.
     """
 
     def __init__(
@@ -280,7 +218,7 @@ class BatchLoader:
         if not self.examples:
             raise DataError("no examples")
         self.batch_size = batch_size
-        self.features = features or FeatureExtractor(return_attention_mask=True)
+        self.features = features or load_feature_extractor()
         self.seed, self.shuffle, self.prefetch, self.on_error = seed, shuffle, prefetch, on_error
         samples = [e.num_samples for e in self.examples]
         labels = [len(e.labels) for e in self.examples]
@@ -291,7 +229,7 @@ class BatchLoader:
         if too_long:
             raise DataError("examples longer than the largest bucket: " + "; ".join(
                 f"{e.manifest}:{e.line}" for e in too_long[:20]))
-        self._bucket = [_pick(n, self.audio_buckets) for n in samples]
+        self._bucket = [pick_bucket(n, self.audio_buckets) for n in samples]
         longest_ctc = max(len(e.ctc_labels) for e in self.examples)
         self.ctc_length = -(-longest_ctc // LABEL_MULTIPLE) * LABEL_MULTIPLE  # one shape; 0: no CTC
         self.num_batches = len(self.epoch_batches(0))
@@ -339,7 +277,8 @@ class BatchLoader:
         `texts`: also `"texts"`, the reference text of each row (a list; None for padding rows
         and for examples whose audio could not be loaded)."""
         audio_len = max(self._bucket[i] for i in indices)
-        label_len = _pick(max(len(self.examples[i].labels) for i in indices), self.label_buckets)
+        label_len = pick_bucket([len(self.examples[i].labels) for i in indices], self.label_buckets,
+                                unit="tokens")
         fe = self.features
         b = self.batch_size
         values = np.zeros((b, audio_len), np.float32)
@@ -350,7 +289,7 @@ class BatchLoader:
         for row, i in enumerate(indices):
             ex = self.examples[i]
             try:
-                x = load_audio(ex.audio, fe.sampling_rate)
+                x = load_audio(ex.audio, fe.sampling_rate)  # its length was checked by load_examples
             except AudioError as e:
                 bad = BadLine(ex.manifest, ex.line, str(e))
                 if self.on_error == "raise":

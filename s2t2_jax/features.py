@@ -85,13 +85,17 @@ def _lengths_of(lengths_or_batch: int | Sequence[Any] | np.ndarray) -> list[int]
     return out
 
 
-def pick_bucket(lengths_or_batch: int | Sequence[Any] | np.ndarray, buckets: Sequence[int]) -> int:
-    """Smallest bucket >= the longest item.
+def pick_bucket(
+    lengths_or_batch: int | Sequence[Any] | np.ndarray, buckets: Sequence[int], unit: str = "samples"
+) -> int:
+    """Smallest bucket >= the longest item (the one bucket picker: features, training batches,
+    batched translation).
 
     Args:
         lengths_or_batch: a length, a sequence of lengths, a list of 1-D arrays or a ``[B, L]``
             array.
         buckets: allowed padded lengths (any order).
+        unit: what the lengths count, for the error message.
 
     Raises:
         ValueError: naming the longest length when no bucket is large enough.
@@ -105,7 +109,7 @@ def pick_bucket(lengths_or_batch: int | Sequence[Any] | np.ndarray, buckets: Seq
     fitting = [int(b) for b in buckets if int(b) >= longest]
     if not fitting:
         raise ValueError(
-            f"no bucket fits the longest input of {longest} samples; largest bucket is "
+            f"no bucket fits the longest input of {longest} {unit}; largest bucket is "
             f"{max(int(b) for b in buckets)} (buckets: {sorted(int(b) for b in buckets)})"
         )
     return min(fitting)
@@ -323,3 +327,12 @@ class FeatureExtractor:
                 f"audio sampled at {sampling_rate} Hz, but this feature extractor expects "
                 f"{self.sampling_rate} Hz; resample first (s2t2_jax.audio.resample)"
             )
+
+
+def load_feature_extractor(folder: str | os.PathLike[str] | None = None) -> FeatureExtractor:
+    """A model folder's feature extractor (its ``preprocessor_config.json``), or the default
+    when ``folder`` is None or has no such file: the class defaults (16 kHz, normalised) with an
+    attention mask."""
+    if folder is not None and (Path(folder) / PREPROCESSOR_CONFIG_NAME).is_file():
+        return FeatureExtractor.from_pretrained(folder)
+    return FeatureExtractor(return_attention_mask=True)

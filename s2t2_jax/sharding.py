@@ -1,4 +1,7 @@
-"""Device layout for training: data parallel over a 1-D `"data"` mesh, optionally FSDP.
+"""Device layout for training and batched translation: data parallel over a 1-D `"data"`
+mesh, optionally FSDP (training). Translation uses a layout over the local devices
+(`Layout.create(jax.local_devices())`): params replicated (`put_state`), batches split
+(`put_batch`).
 
 Batches are split along their first axis over the `"data"` axis (every device gets
 `rows / devices` rows; batches are padded with rows of weight zero to a multiple of the device

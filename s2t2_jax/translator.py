@@ -11,14 +11,15 @@ import numpy as np
 
 from s2t2_jax import model as M
 from s2t2_jax.audio import AudioError
+from s2t2_jax.batching import DEFAULT_BUCKET_SECONDS, Batcher, Item
 from s2t2_jax.checkpoint import load_model
 from s2t2_jax.config import ModelConfig
 from s2t2_jax.decoding import generate
 from s2t2_jax.encoder import min_input_samples
-from s2t2_jax.features import FeatureExtractor
+from s2t2_jax.features import load_feature_extractor
 from s2t2_jax.processor import Processor
+from s2t2_jax.sharding import Layout
 from s2t2_jax.tokenizer import Tokenizer
-from s2t2_jax.translate import DEFAULT_BUCKET_SECONDS, Batcher, Item, data_parallel, replicate
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "default_model"
 
@@ -38,16 +39,26 @@ class SpeechTranslator:
 
     Attributes:
       config: the frozen `ModelConfig`.
-      params: the params pytree.
+      params: the params pytree, placed once on every local device (replicated; assigning new
+        params places them too): the one copy every method runs on.
       folder: where it was loaded from (None when built from parts).
     """
 
     def __init__(self, config: ModelConfig, params: Any, folder: str | os.PathLike | None = None):
         self.config = config
+        self.layout = Layout.create(jax.local_devices())
         self.params = params
         self.folder = None if folder is None else Path(folder)
         self._logits = jax.jit(M.forward, static_argnames=("config", "dtype"))
         self._processor = None
+
+    @property
+    def params(self) -> Any:
+        return self._params
+
+    @params.setter
+    def params(self, value: Any) -> None:
+        self._params = self.layout.put_state(value)
 
     @classmethod
     def from_pretrained(
@@ -98,10 +109,8 @@ class SpeechTranslator:
                 raise FileNotFoundError(
                     f"model folder {self.folder} has no vocab.json: translating needs the tokenizer"
                 )
-            has_pre = (self.folder / "preprocessor_config.json").is_file()
-            fe = FeatureExtractor.from_pretrained(self.folder) if has_pre else FeatureExtractor(
-                return_attention_mask=True)
-            self._processor = Processor(fe, Tokenizer.from_pretrained(self.folder))
+            self._processor = Processor(load_feature_extractor(self.folder),
+                                        Tokenizer.from_pretrained(self.folder))
         return self._processor
 
     def generate(self, input_values: np.ndarray, attention_mask: np.ndarray | None = None,
@@ -111,12 +120,11 @@ class SpeechTranslator:
 
     def batcher(self, batch_size: int = 8, chunk_seconds: float | None = None,
                 bucket_seconds: tuple[float, ...] | None = None, **options: Any):
-        """A `translate.Batcher` bound to this model and generation `options`."""
+        """A `batching.Batcher` bound to this model and generation `options`."""
         proc = self.processor
-        params = replicate(self.params)
 
-        def generate_ids(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-            return generate(params, self.config, data_parallel(x), data_parallel(mask), **options)
+        def generate_ids(x: jax.Array, mask: jax.Array) -> np.ndarray:
+            return generate(self.params, self.config, x, mask, **options)
 
         return Batcher(
             generate_ids=generate_ids,
@@ -124,6 +132,7 @@ class SpeechTranslator:
             extract=proc.feature_extractor, sampling_rate=proc.feature_extractor.sampling_rate,
             batch_size=batch_size, bucket_seconds=bucket_seconds or DEFAULT_BUCKET_SECONDS,
             chunk_seconds=chunk_seconds, min_samples=min_input_samples(self.config.encoder),
+            layout=self.layout,
         )
 
     def translate(self, audio: Any, batch_size: int = 8, chunk_seconds: float | None = None,

@@ -129,3 +129,26 @@ def tiny_training_config(encoder: dict | None = None, decoder: dict | None = Non
                decoder_ffn_dim=16, max_target_positions=16, dropout=0.1)
     return ModelConfig(encoder=EncoderConfig(**{**enc, **(encoder or {})}),
                        decoder=DecoderConfig(**{**dec, **(decoder or {})}))
+
+
+def random_params(config, seed: int = 0):
+    """Random params for `config` as numpy arrays, without compiling the model's initialiser:
+    normal(0, 0.3) weights, unit scales, zero biases, and the decoder's sinusoidal position table."""
+    import jax
+
+    from s2t2_jax import model as M
+    from s2t2_jax.attention import sinusoidal_table
+
+    rng = np.random.default_rng(seed)
+
+    def init(path, s):
+        name = path[-1].key
+        if name == "weights":  # the decoder's position table
+            return np.asarray(sinusoidal_table(s.shape[0], s.shape[1], config.decoder.pad_token_id))
+        if name in ("scale", "weight_g"):
+            return np.ones(s.shape, np.float32)
+        if name == "bias":
+            return np.zeros(s.shape, np.float32)
+        return (0.3 * rng.standard_normal(s.shape)).astype(np.float32)
+
+    return jax.tree_util.tree_map_with_path(init, M.param_shapes(config))

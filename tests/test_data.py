@@ -11,8 +11,10 @@ import pytest
 import soundfile as sf
 
 from s2t2_jax.config import DecoderConfig, ModelConfig
-from s2t2_jax.data import BatchLoader, DataError, default_buckets, load_examples, read_manifest
+from s2t2_jax.data import BatchLoader, DataError, default_buckets, load_examples
+from s2t2_jax.encoder import min_input_samples
 from s2t2_jax.features import FeatureExtractor
+from s2t2_jax.manifest import ManifestError, read_manifest
 from s2t2_jax.tokenizer import Tokenizer
 
 WORDS = "a b c d e f g h".split()
@@ -54,7 +56,7 @@ def test_manifest_formats(tmp_path, tokenizer):
     sf.write(tmp_path / "audio" / "y.wav", np.zeros(800, np.float32), 8000)
     (tmp_path / "r.tsv").write_text("audio/y.wav\ta\n")
     assert load_examples(tmp_path / "r.tsv", tokenizer, CONFIG)[0].num_samples == 1600
-    with pytest.raises(DataError, match=r"\.tsv or \.jsonl"):
+    with pytest.raises(ManifestError, match=r"\.tsv or \.jsonl"):
         list(read_manifest(_touch(tmp_path / "m.csv")))
 
 
@@ -206,3 +208,22 @@ def test_eval_batches_carry_their_texts_and_label_limits(tmp_path, tokenizer, ca
         assert real.tolist() == [t is not None for t in b["texts"]]
     assert "texts" not in next(iter(loader.one_epoch()))
     assert [b.line for b in loader.bad_lines] == [2]
+
+
+def test_audio_shorter_than_the_models_minimum_is_bad(tmp_path):
+    """The minimum is the model's (its conv stack), not a fixed 400 samples: 720 for the default model."""
+    from s2t2_jax.translator import default_model_dir
+
+    folder = default_model_dir()
+    config, tokenizer = ModelConfig.from_json(folder), Tokenizer.from_pretrained(folder)
+    assert min_input_samples(config.encoder) == 720
+    short, enough = _wav(tmp_path / "short.wav", 500), _wav(tmp_path / "enough.wav", 720)
+    (tmp_path / "m.tsv").write_text(f"{short}\tguten Morgen\n{enough}\tguten Morgen\n")
+    want = r"m.tsv:1: .*too short \(500 samples; the model's minimum is 720,"
+    with pytest.raises(DataError, match=want) as err:
+        load_examples(tmp_path / "m.tsv", tokenizer, config)
+    assert "1 bad line(s)" in str(err.value)
+    [ex] = load_examples(tmp_path / "m.tsv", tokenizer, config, on_error="skip")
+    assert ex.line == 2 and ex.num_samples == 720
+    # The same clip fits a model whose conv stack needs fewer samples (the wav2vec2 default, 400).
+    assert len(load_examples(tmp_path / "m.tsv", tokenizer, CONFIG)) == 2

@@ -67,24 +67,9 @@ def _config():
 
 
 def _params(config):
-    import jax
+    from reference import random_params
 
-    from s2t2_jax import model as M
-    from s2t2_jax.attention import sinusoidal_table
-
-    rng = np.random.default_rng(0)
-
-    def init(path, s):
-        name = path[-1].key
-        if name == "weights":
-            return np.asarray(sinusoidal_table(s.shape[0], s.shape[1], config.decoder.pad_token_id))
-        if name in ("scale", "weight_g"):
-            return np.ones(s.shape, np.float32)
-        if name == "bias":
-            return np.zeros(s.shape, np.float32)
-        return (0.3 * rng.standard_normal(s.shape)).astype(np.float32)
-
-    return jax.tree_util.tree_map_with_path(init, M.param_shapes(config))
+    return random_params(config)
 
 
 def _batch(seed: int, rows: int = 4, samples: int = 2400, tokens: int = 6) -> dict:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 from flax.traverse_util import flatten_dict
-from reference import build_reference, random_batch, save_reference, tiny_training_config
+from reference import build_reference, random_batch, random_params, save_reference, tiny_training_config
 
 from s2t2_jax import model as M
 from s2t2_jax.config import ModelConfig
@@ -421,21 +421,7 @@ ckpt.save(2, second, {"epoch": 0, "index": 2})
 
 @functools.cache
 def _tiny_params_cached():
-    from s2t2_jax.attention import sinusoidal_table
-
-    rng = np.random.default_rng(0)
-
-    def init(path, s):
-        name = path[-1].key
-        if name == "weights":  # the decoder's position table
-            return np.asarray(sinusoidal_table(s.shape[0], s.shape[1], CFG.decoder.pad_token_id))
-        if name in ("scale", "weight_g"):
-            return np.ones(s.shape, np.float32)
-        if name == "bias":
-            return np.zeros(s.shape, np.float32)
-        return (0.3 * rng.standard_normal(s.shape)).astype(np.float32)
-
-    return jax.tree_util.tree_map_with_path(init, M.param_shapes(CFG))
+    return random_params(CFG)
 
 
 def _tiny_params():

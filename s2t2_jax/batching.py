@@ -1,17 +1,17 @@
 """Batched translation of audio files and arrays: inputs, length buckets, devices, chunking.
 
-Inputs are sorted by length and padded to a small fixed set of bucket lengths, and every batch is
-padded to the same batch size, so a whole dataset compiles at most one program per bucket. Batches
-are sharded data-parallel over all local devices. Results come back in input order; a bad input
-gives an error record and never stops or loses the others.
+Inputs are files, folders of them, or manifests (`s2t2_jax.manifest`; only the audio column is
+used). They are sorted by length and padded to a small fixed set of bucket lengths, and every
+batch is padded to the same batch size, so a whole dataset compiles at most one program per
+bucket. Batches are split data-parallel over the local devices (`s2t2_jax.sharding.Layout`).
+Results come back in input order; a bad input gives an error record and never stops or loses
+the others.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,11 @@ import soundfile as sf
 from tqdm.auto import tqdm
 
 from s2t2_jax.audio import AudioError, check_audio, load_audio
+from s2t2_jax.features import pick_bucket
+from s2t2_jax.manifest import MANIFEST_EXTENSIONS, ManifestError, read_manifest
+from s2t2_jax.sharding import Layout
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".opus")
-MANIFEST_EXTENSIONS = (".tsv", ".jsonl")
 # About 20% apart: little padding waste (attention cost grows with the square of the length),
 # and still few programs to compile.
 DEFAULT_BUCKET_SECONDS = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 15.0, 18.0, 21.0, 25.0, 30.0)
@@ -34,7 +36,7 @@ DEFAULT_BUCKET_SECONDS = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 15.0, 1
 class Item:
     """One input: a path (or an in-memory array), and what became of it."""
 
-    name: str  # the path as given, or "<array N>"
+    name: str  # the path as given (manifest lines: see `_manifest_items`), or "<array N>"
     path: Path | None = None
     audio: np.ndarray | None = None  # [samples] at the model's rate, once loaded
     error: str | None = None
@@ -47,35 +49,20 @@ class Item:
         return {"path": self.name, "translation": self.translation, "seconds": seconds}
 
 
-def _manifest_items(path: Path) -> list[Item]:
-    """Audio paths listed in a `.tsv` (first column; optional header) or `.jsonl` manifest."""
-    items = []
+def _manifest_items(path: Path) -> Iterator[Item]:
+    """The audio files a manifest lists (`s2t2_jax.manifest`), named by their path relative to
+    the manifest's folder (absolute outside it); a bad line, or an unreadable manifest, becomes
+    an error item."""
+    base = path.absolute().parent
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        return [Item(str(path), error=f"cannot read manifest: {e}")]
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{n}"
-        if path.suffix == ".jsonl":
-            try:
-                entry = json.loads(line)
-                audio = entry.get("audio", entry.get("path")) if isinstance(entry, dict) else None
-            except json.JSONDecodeError as e:
-                items.append(Item(where, error=f"manifest line {n} is not JSON: {e.msg}"))
+        for n, audio, _, _, error in read_manifest(path):
+            if error is not None:
+                yield Item(f"{path}:{n}", error=f"manifest line {n}: {error}")
                 continue
-            if not isinstance(audio, str):
-                items.append(Item(where, error=f"manifest line {n} has no 'audio' path"))
-                continue
-        else:
-            audio = line.split("\t")[0].strip()
-            if n == 1 and audio.lower() in ("audio", "path"):
-                continue  # header
-        p = Path(audio)
-        p = p if p.is_absolute() else path.parent / p
-        items.append(Item(audio, path=p))
-    return items
+            p = Path(audio)
+            yield Item(str(p.relative_to(base)) if p.is_relative_to(base) else audio, path=p)
+    except (OSError, UnicodeDecodeError, ManifestError) as e:
+        yield Item(str(path), error=f"cannot read manifest: {e}")
 
 
 def gather_inputs(inputs: Iterable[str]) -> list[Item]:
@@ -89,7 +76,7 @@ def gather_inputs(inputs: Iterable[str]) -> list[Item]:
                 items.append(Item(name, error="folder holds no audio files"))
             items += [Item(str(f), path=f) for f in found]
         elif p.suffix.lower() in MANIFEST_EXTENSIONS and p.is_file():
-            items += _manifest_items(p)
+            items.extend(_manifest_items(p))
         else:
             items.append(Item(name, path=p))
     return items
@@ -118,31 +105,34 @@ class Batcher:
     """Turns waveforms into fixed-shape, device-sharded model batches and back into texts.
 
     Args:
-      generate_ids: `(input_values [B, L], attention_mask [B, L]) -> ids [B, W]`.
+      generate_ids: `(input_values [B, L], attention_mask [B, L]) -> ids [B, W]`; the inputs
+        come split over the layout's devices.
       decode_text: ids -> list of strings.
       extract: the feature extractor (normalises, pads, masks).
       sampling_rate: the model's rate.
+      min_samples: the shortest audio that yields one encoder frame
+        (`s2t2_jax.encoder.min_input_samples`).
       batch_size: rows per program call (rounded up to a multiple of the device count).
       bucket_seconds: padded lengths; audio longer than the largest is chunked or refused.
       chunk_seconds: split longer audio into overlapping windows of this many seconds
         (None: refuse it with an error record).
-      min_samples: the shortest audio that yields one encoder frame.
+      layout: where batches go (default: data parallel over the local devices).
     """
 
-    generate_ids: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    generate_ids: Callable[[jax.Array, jax.Array], np.ndarray]
     decode_text: Callable[[np.ndarray], list[str]]
     extract: Callable[..., dict[str, np.ndarray]]
     sampling_rate: int
+    min_samples: int
     batch_size: int = 8
     bucket_seconds: Sequence[float] = DEFAULT_BUCKET_SECONDS
     chunk_seconds: float | None = None
-    min_samples: int = 400
+    layout: Layout = dataclasses.field(default_factory=lambda: Layout.create(jax.local_devices()))
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        n_dev = jax.local_device_count()
-        self.batch_size = math.ceil(self.batch_size / n_dev) * n_dev
+        self.batch_size = self.layout.padded_rows(self.batch_size)
         self.buckets = sorted({max(int(s * self.sampling_rate), self.min_samples)
                                for s in self.bucket_seconds})
         if self.chunk_seconds is not None:
@@ -172,10 +162,11 @@ class Batcher:
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
             rows = [segments[i] for i in idx]
-            bucket = next(b for b in self.buckets if b >= max(len(r) for r in rows))
+            bucket = pick_bucket(rows, self.buckets)
             rows += [rows[0]] * (self.batch_size - len(rows))  # fixed batch shape
             feats = self.extract(rows, sampling_rate=self.sampling_rate, padding="max_length",
                                  max_length=bucket, return_attention_mask=True)
+            feats = self.layout.put_batch(feats)
             ids = self.generate_ids(feats["input_values"], feats["attention_mask"])
             for i, text in zip(idx, self.decode_text(ids[:len(idx)]), strict=True):
                 texts[i] = text
@@ -222,24 +213,3 @@ class Batcher:
                 it.translation = " ".join(t for t in joined[id(it)] if t)
         return items
 
-
-def data_parallel(batch: np.ndarray) -> jax.Array | np.ndarray:
-    """Shard a batch over all local devices along its first axis (no-op on one device)."""
-    devices = jax.local_devices()
-    if len(devices) == 1:
-        return batch
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
-
-    mesh = Mesh(np.array(devices), ("data",))
-    return jax.device_put(batch, NamedSharding(mesh, PartitionSpec("data")))
-
-
-def replicate(tree: Any) -> Any:
-    """Place a pytree (params) on every local device (no-op on one device)."""
-    devices = jax.local_devices()
-    if len(devices) == 1:
-        return tree
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
-
-    mesh = Mesh(np.array(devices), ("data",))
-    return jax.device_put(tree, NamedSharding(mesh, PartitionSpec()))
