@@ -9,7 +9,6 @@ import pytest
 import torch
 from reference import build_reference, random_batch, save_reference
 
-from s2t2_jax import encoder as E
 from s2t2_jax import model as M
 from s2t2_jax.attention import Attention, blockwise_attention, mask_bias
 from s2t2_jax.pytorch import read_hf_folder
@@ -49,16 +48,15 @@ def test_module_uses_blocks_only_when_allowed():
     assert state["intermediates"]["attention_weights"][0].shape == (2, 2, 40, 40)
 
 
-def test_encoder_blockwise_matches_reference(tmp_path, monkeypatch):
+def test_encoder_blockwise_matches_reference(tmp_path):
     ref = build_reference("layer_stable_bias_noproj_oddheads")
     config, params = read_hf_folder(save_reference(ref, tmp_path))
     x, mask = random_batch([4000, 2900, 1500], seed=5)
-    monkeypatch.setattr(E, "QUERY_BLOCK", 7)  # 199 frames: 29 blocks per row, the last partial
-    enc, frames = M.encode(params, config, x, mask)
+    # 199 frames: 29 blocks per row, the last partial
+    enc, frames = M.encode(params, config, x, mask, query_block=7)
     with torch.no_grad():
         enc_ref = ref.encoder(torch.tensor(x), attention_mask=torch.tensor(mask)).last_hidden_state
     frames = np.asarray(frames)
     np.testing.assert_allclose(np.asarray(enc)[frames], enc_ref.numpy()[frames], atol=1e-4, rtol=0)
-    monkeypatch.setattr(E, "QUERY_BLOCK", 0)
-    enc_full, _ = M.encode(params, config, x, mask)
+    enc_full, _ = M.encode(params, config, x, mask, query_block=0)
     np.testing.assert_allclose(np.asarray(enc)[frames], np.asarray(enc_full)[frames], atol=2e-5, rtol=0)

@@ -7,6 +7,7 @@ import pytest
 import torch
 from reference import CONFIGS, build_reference, random_batch, save_reference
 
+import s2t2_jax as s2t
 from s2t2_jax import model as M
 from s2t2_jax.pytorch import read_hf_folder
 
@@ -69,21 +70,29 @@ def test_no_attention_mask(name, tmp_path):
     np.testing.assert_allclose(np.asarray(logits), out.logits.numpy(), atol=1e-4, rtol=0)
 
 
-def test_cached_decode_equals_full_forward(tmp_path):
-    """Step-by-step decoding through the static cache gives the teacher-forced logits."""
-    ref = build_reference("untied_unscaled_gelu_new", seed=5)
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_cached_decode_equals_full_forward(name, tmp_path):
+    """Step-by-step decoding through the public `init_cache` / `decode` gives the teacher-forced
+    logits: one token per call, several per call, and G rows per item sharing one cache."""
+    ref = build_reference(name, seed=5)
     config, params = read_hf_folder(save_reference(ref, tmp_path))
     x, mask = random_batch([2000, 1300], seed=6)
-    ids = np.random.default_rng(7).integers(3, config.decoder.vocab_size, (2, 8))
-    enc, frames = M.encode(params, config, x, mask)
-    full, _ = M.decode(params, config, ids, enc, frames)
-    cache = M.init_cache(params, config, enc, frames, max_length=12)
-    steps = []
-    for t in range(0, 8, 2):  # two tokens per call: also checks multi-token cache writes
-        logits, cache = M.decode(params, config, ids[:, t:t + 2], cache=cache)
-        steps.append(np.asarray(logits))
-    assert int(cache.index) == 8
-    np.testing.assert_allclose(np.concatenate(steps, 1), np.asarray(full), atol=1e-5, rtol=0)
+    ids = np.random.default_rng(7).integers(3, config.decoder.vocab_size, (6, 8))
+    ids[:, 0] = config.start_token_id
+    enc, frames = s2t.encode(params, config, x, mask)
+    rows = np.repeat(np.arange(2), 3)  # 3 rows per item, item-major
+    full, _ = s2t.decode(params, config, ids, enc[rows], frames[rows])  # teacher forced
+    full = np.asarray(full)
+    for group, chunk in ((1, 1), (1, 3), (3, 1)):
+        r = ids if group == 3 else ids[::3]  # group 1: the first row of each item
+        cache = s2t.init_cache(params, config, enc, frames, max_length=10, group=group)
+        steps = []
+        for t in range(0, 8, chunk):
+            logits, cache = s2t.decode(params, config, r[:, t:t + chunk], cache=cache)
+            steps.append(np.asarray(logits))
+        assert int(cache.index) == 8
+        want = full if group == 3 else full[::3]
+        np.testing.assert_allclose(np.concatenate(steps, 1), want, atol=1e-5, rtol=0)
 
 
 def test_decoder_attention_mask_matches(tmp_path):
