@@ -28,10 +28,12 @@ def test_blockwise_matches_full(t, block):
     keep = np.ones((b, s), bool)
     keep[1, s // 2:] = False
     bias = mask_bias(jnp.asarray(keep))[:, None, None, :]
-    out = blockwise_attention(q, k, v, bias, block)
+    # The module's layout: q [B, N, T, H], k [B, N, H, S], v [B, N, S, H] -> [B, N, T, H].
+    heads = dict(q=q.transpose(0, 2, 1, 3), k=k.transpose(0, 2, 3, 1), v=v.transpose(0, 2, 1, 3))
+    out = blockwise_attention(**heads, bias=bias, block=block).transpose(0, 2, 1, 3)
     assert out.shape == (b, t, n, h)
     np.testing.assert_allclose(np.asarray(out), np.asarray(_full(q, k, v, bias)), atol=1e-5, rtol=1e-6)
-    no_bias = blockwise_attention(q, k, v, None, block)
+    no_bias = blockwise_attention(**heads, bias=None, block=block).transpose(0, 2, 1, 3)
     np.testing.assert_allclose(np.asarray(no_bias), np.asarray(_full(q, k, v, 0.0)), atol=1e-5, rtol=1e-6)
 
 
