@@ -11,10 +11,11 @@ from ../shared/audio, cut and tiled to 1-20 s) are written as WAV files with a m
 
 Both generate exactly `--new-tokens` tokens per row (EOS banned until then), so both do the same
 decoder work. Prints wall times, the ratio, our compiled-program count vs buckets used, and how
-much audio each side encodes, padding included. `--baseline` also runs ours as before the encoder
-speed-ups (full attention scores, 24 unrolled layers per program), after the current code.
+much audio each side encodes, padding included, and the process's peak RSS after our runs (the
+reference model is resident then too). `--query-block 0` runs our encoder with full attention
+scores at every length (`encoder.QUERY_BLOCK` otherwise).
 
-    python -m benchmarks.bench_translate [--quick] [--threads 2] [--baseline]
+    python -m benchmarks.bench_translate [--quick] [--threads 2] [--query-block N]
 """
 
 from __future__ import annotations
@@ -82,20 +83,18 @@ def run_reference(ref, model_dir: Path, paths: list[Path], batch_size: int, n_ne
     return time.perf_counter() - t0
 
 
-def run_ours(model_dir: Path, paths: list[Path], batch_size: int, n_new: int,
-             baseline: bool = False) -> dict:
-    """Cold and warm runs of our pipeline; `baseline`: as before the encoder speed-ups (full
-    `[B, N, T, T]` attention, the 24 layers unrolled in every program)."""
+def run_ours(model_dir: Path, paths: list[Path], batch_size: int, n_new: int, query_block: int) -> dict:
+    """Cold and warm runs of our pipeline."""
+    import resource
+
     from s2t2_jax import decoding
-    from s2t2_jax import encoder as E
     from s2t2_jax.batching import Item
+    from s2t2_jax.features import pick_bucket
     from s2t2_jax.translator import SpeechTranslator
 
     tr = SpeechTranslator.from_pretrained(model_dir)
-    saved = E.QUERY_BLOCK, E.stack_layers
-    if baseline:  # read when the batcher is built (stacking) and when programs are traced
-        E.QUERY_BLOCK, E.stack_layers = 0, lambda params, config: params
-    batcher = tr.batcher(batch_size, max_new_tokens=n_new, min_new_tokens=n_new, num_beams=1)
+    batcher = tr.batcher(batch_size, max_new_tokens=n_new, min_new_tokens=n_new, num_beams=1,
+                         query_block=query_block)
     out = {}
     for label in ("cold", "warm"):
         before = decoding.compile_count()
@@ -105,9 +104,9 @@ def run_ours(model_dir: Path, paths: list[Path], batch_size: int, n_new: int,
         out[label] = time.perf_counter() - t0
         out[f"{label}_compiles"] = decoding.compile_count() - before
         assert all(it.error is None for it in items), [it.error for it in items if it.error]
-    E.QUERY_BLOCK, E.stack_layers = saved
+    out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     lengths = sorted(len(it.audio) for it in items)  # the batcher's batches: sorted, then chunked
-    buckets = [next(b for b in batcher.buckets if b >= max(lengths[i:i + batch_size]))
+    buckets = [pick_bucket(lengths[i:i + batch_size], batcher.buckets)
                for i in range(0, len(lengths), batch_size)]
     out["buckets_used"] = len(set(buckets))
     out["padded_seconds"] = sum(buckets) * batch_size / 16000
@@ -129,12 +128,13 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--new-tokens", type=int, default=20)
-    p.add_argument("--baseline", action="store_true",
-                   help="also run ours as before the encoder speed-ups (after the current code)")
+    p.add_argument("--query-block", type=int, default=None,
+                   help="our encoder's attention query block (default encoder.QUERY_BLOCK; 0: full)")
     args = p.parse_args()
     import torch
 
     from benchmarks.bench_generate import _pin, build
+    from s2t2_jax.encoder import QUERY_BLOCK
 
     _pin(args.threads)
     torch.set_num_threads(args.threads)
@@ -147,8 +147,8 @@ def main() -> None:
         (tmp / "audio").mkdir()
         paths = make_inputs(tmp / "audio", n)
         del params
-        ours = run_ours(tmp / "model", paths, args.batch_size, n_new)
-        before = run_ours(tmp / "model", paths, args.batch_size, n_new, True) if args.baseline else None
+        block = QUERY_BLOCK if args.query_block is None else args.query_block
+        ours = run_ours(tmp / "model", paths, args.batch_size, n_new, block)
         reference = run_reference(ref, tmp / "model", paths, args.batch_size, n_new)
         ref_padded = reference_padded_seconds(paths, args.batch_size)
     print(f"{n} utterances (1-20 s), batch {args.batch_size}, {n_new} new tokens each, "
@@ -157,12 +157,11 @@ def main() -> None:
     print(f"{'reference':<24}{reference:>10.1f}{1.0:>15.2f}x")
     for label in ("cold", "warm"):
         print(f"{'ours ' + label:<24}{ours[label]:>10.1f}{reference / ours[label]:>15.2f}x")
-    for label in ("cold", "warm") if before else ():
-        print(f"{'ours before ' + label:<24}{before[label]:>10.1f}{reference / before[label]:>15.2f}x")
     print(f"compiled programs: cold {ours['cold_compiles']}, warm {ours['warm_compiles']}; "
           f"buckets used: {ours['buckets_used']} (one batch shape)")
     print(f"audio encoded, padding included: reference {ref_padded:.0f} s, "
           f"ours {ours['padded_seconds']:.0f} s")
+    print(f"peak RSS after our runs (reference model resident too): {ours['peak_rss_gb']:.2f} GB")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ for both sides:
 - ffn: one encoder layer's LayerNorm + feed-forward
 - layer: one whole encoder layer (x 24 in the model)
 - encoder: the whole encoder + `enc_to_dec_proj`, audio -> states (ours as the translate pipeline
-  runs it, with stacked layers; also its compile time, and its largest difference to the reference)
+  runs it, with scanned layers; also its compile time, and its largest difference to the reference)
 
     python -m benchmarks.profile_encoder [--seconds 5,10,15,21] [--batch 8] [--parts conv,attn]
 """
@@ -42,7 +42,8 @@ def main(argv=None) -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--parts", default="conv,posconv,attn,ffn,layer,encoder")
     ap.add_argument("--no-reference", action="store_true")
-    ap.add_argument("--query-block", type=int, help="override encoder.QUERY_BLOCK (0: full attention)")
+    ap.add_argument("--query-block", type=int, default=None,
+                    help="encoder attention query block (default encoder.QUERY_BLOCK; 0: full attention)")
     args = ap.parse_args(argv)
 
     from benchmarks.bench_generate import _pin, build
@@ -57,11 +58,9 @@ def main(argv=None) -> None:
     from s2t2_jax.attention import Attention, LayerNorm, mask_bias
 
     torch.set_num_threads(args.threads)
-    if args.query_block is not None:
-        E.QUERY_BLOCK = args.query_block
+    block = E.QUERY_BLOCK if args.query_block is None else args.query_block
     ref, config, params = build()
     params = jax.device_put(params)
-    stacked = E.stack_layers(params, config.encoder) if "encoder" in args.parts else None
     cfg = config.encoder
     pe = params["encoder"]
     tl = ref.encoder.encoder.layers[0]
@@ -69,7 +68,7 @@ def main(argv=None) -> None:
 
     def ours_fn(part: str) -> tuple[Callable, object]:
         """A jitted `(params, a, b) -> out` and its params (passed as arguments, not constants)."""
-        lp = pe["encoder"]["layers_0"]
+        lp = jax.tree.map(lambda a: a[0], pe["encoder"]["layers"])  # layer 0 of the stack
         if part == "conv":
             mod = E.FeatureEncoder(cfg)
             return jax.jit(lambda p, x, m: mod.apply({"params": p}, x[:, :, None])), pe["feature_extractor"]
@@ -77,19 +76,19 @@ def main(argv=None) -> None:
             mod = E.PositionalConv(cfg)
             return jax.jit(lambda p, h, b: mod.apply({"params": p}, h)), pe["encoder"]["pos_conv_embed"]
         if part == "layer":
-            mod = E.EncoderLayer(cfg)
-            return jax.jit(lambda p, h, b: mod.apply({"params": p}, h, b)), lp
+            mod = E.EncoderLayer(cfg, query_block=block)
+            return jax.jit(lambda p, h, b: mod.apply({"params": p}, h, b)[0]), lp
         ln = LayerNorm(epsilon=cfg.layer_norm_eps)
         if part == "attn":
-            att = Attention(cfg.hidden_size, cfg.num_attention_heads, query_block=E.QUERY_BLOCK)
+            att = Attention(cfg.hidden_size, cfg.num_attention_heads, query_block=block)
             return jax.jit(lambda p, h, b: att.apply(
                 {"params": p["attention"]}, ln.apply({"params": p["layer_norm"]}, h), b)), lp
         if part == "ffn":
             ff = E.FeedForward(cfg)
             return jax.jit(lambda p, h, b: ff.apply(
                 {"params": p["feed_forward"]}, ln.apply({"params": p["final_layer_norm"]}, h))), lp
-        if part == "encoder":  # as the translate pipeline runs it: stacked layers
-            return jax.jit(lambda p, x, m: M.encode(p, config, x, m)[0]), stacked
+        if part == "encoder":  # as the translate pipeline runs it: scanned layers
+            return jax.jit(lambda p, x, m: M.encode(p, config, x, m, query_block=block)[0]), params
         raise ValueError(part)
 
     def ref_fn(part: str) -> Callable:

@@ -17,7 +17,8 @@ Shape letters, one meaning each in every module's einsums and docstrings:
     M  cache positions                    W  columns of generated ids
     N  attention heads                    H  head dim
     D  model width                        V  vocabulary
-    K  conv kernel width
+    K  conv kernel width                  Y  CTC target characters (training)
+    P  positions on a masked axis (SpecAugment: frames F or channels D)
 """
 
 from s2t2_jax.audio import AudioError, load_audio

@@ -24,7 +24,7 @@ batches and shuffles their order. A short last batch per bucket is filled with p
 (zero audio, zero mask, labels all -100), which add nothing to the loss. The position
 `{"epoch", "index"}` (batches consumed) is saved with checkpoints and restored exactly.
 
-Shape letters: B batch, L samples, T label tokens.
+Shape letters: see `s2t2_jax/__init__.py`.
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ class BatchLoader:
     """Fixed-size, bucketed, shuffled batches with a resumable position and a prefetch thread.
 
     Yields `{"input_values": f32 [B, L], "attention_mask": int32 [B, L] (if the feature
-    extractor returns one), "labels": int32 [B, T] (-100 = padding), "ctc_labels": int32 [B, C]
+    extractor returns one), "labels": int32 [B, T] (-100 = padding), "ctc_labels": int32 [B, Y]
     (0 = padding; only when the examples have `ctc_labels`)}` forever (epoch after epoch)
     when iterated; `one_epoch()` yields one ordered pass (for evaluation, `shuffle=False`).
     `features` None: the default of `features.load_feature_extractor`.

@@ -148,9 +148,11 @@ class Speech2Text2Decoder(nn.Module):
     def init_cache(self, enc: jax.Array, enc_mask: jax.Array, max_length: int, group: int = 1) -> KVCache:
         """Empty self buffers for `max_length` positions of `group` rows per item, and cross
         keys/values projected from `enc [B, S, D]` (frames where `enc_mask [B, S]`)."""
+        cfg = self.config
         enc = enc.astype(self.dtype)
         cross = [layer.cross_kv(enc) for layer in self.layers]
-        b, n, h, _ = cross[0][0].shape
+        b, n = enc.shape[0], cfg.decoder_attention_heads
+        h = cfg.d_model // n
         zeros_k = jnp.zeros((b, n, h, max_length * group), self.dtype)
         zeros_v = jnp.zeros((b, n, max_length * group, h), self.dtype)
         lineage = jnp.arange(group, dtype=jnp.int32)[None, :, None]

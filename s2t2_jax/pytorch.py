@@ -30,6 +30,7 @@ from pathlib import Path
 import jax
 import numpy as np
 from flax.traverse_util import flatten_dict, unflatten_dict
+from safetensors import safe_open
 from tqdm.auto import tqdm
 
 from s2t2_jax.config import ModelConfig
@@ -88,30 +89,20 @@ def path_to_torch_key(path: KeyPath) -> str:
     return key
 
 
+def _swap_kernel(path: KeyPath, value: np.ndarray) -> np.ndarray:
+    """Linear `[out, in]` <-> `[in, out]`, Conv1d / weight-norm v `[out, in/g, K]` <-> `[K, in/g,
+    out]` (all axes reversed: its own inverse); other leaves as they are."""
+    return value.T if path[-1] in ("kernel", "weight_v") and value.ndim in (2, 3) else value
+
+
 def to_params_layout(path: KeyPath, value: np.ndarray) -> np.ndarray:
     """A torch tensor (as numpy) in our layout for `path`."""
-    leaf = path[-1]
-    if leaf == "weight_g":
-        return value.reshape(-1)
-    if leaf in ("kernel", "weight_v"):
-        if value.ndim == 2:
-            return value.T
-        if value.ndim == 3:
-            return value.transpose(2, 1, 0)
-    return value
+    return value.reshape(-1) if path[-1] == "weight_g" else _swap_kernel(path, value)
 
 
 def to_torch_layout(path: KeyPath, value: np.ndarray) -> np.ndarray:
     """Our param at `path` in the reference's layout (inverse of `to_params_layout`)."""
-    leaf = path[-1]
-    if leaf == "weight_g":
-        return value.reshape(1, 1, -1)
-    if leaf in ("kernel", "weight_v"):
-        if value.ndim == 2:
-            return value.T
-        if value.ndim == 3:
-            return value.transpose(2, 1, 0)
-    return value
+    return value.reshape(1, 1, -1) if path[-1] == "weight_g" else _swap_kernel(path, value)
 
 
 def stack_layers(params: Mapping, config: ModelConfig) -> dict:
@@ -157,8 +148,6 @@ def _read_file(path: Path) -> Iterator[tuple[str, np.ndarray]]:
         raise ConversionError(f"missing weight file {path}")
     try:
         if path.suffix == ".safetensors":
-            from safetensors import safe_open
-
             with safe_open(str(path), framework="flax") as f:  # flax: bfloat16 is readable
                 for key in f.keys():
                     yield key, np.asarray(f.get_tensor(key))

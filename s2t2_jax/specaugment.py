@@ -8,7 +8,8 @@ uniform scores over the valid starts (a uniform sample without replacement). RNG
 from numpy's; the only deliberate difference is that a row with no span masks nothing (the
 reference then masks a dummy index, the last padding frame).
 
-Shape letters: B batch, S positions on the masked axis (frames, or channels).
+Shape letters: see `s2t2_jax/__init__.py`; P is a position on the masked axis (frames F, or
+channels D).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def span_mask(
     rng: jax.Array, batch: int, size: int, mask_prob: float, span: int, min_masks: int = 0,
     lengths: jax.Array | None = None,
 ) -> jax.Array:
-    """Boolean mask `[B, S]` of random spans of `span` positions within each row's `lengths [B]`.
+    """Boolean mask `[B, P]` of random spans of `span` positions within each row's `lengths [B]`.
 
     `size`, `span`, `mask_prob`, `min_masks` are static; `lengths` (default: all `size`) are the
     unpadded lengths, as the reference's attention mask gives them.
@@ -49,12 +50,12 @@ def span_mask(
     n_max = min(max(int(mask_prob * size / span) + 1, min_masks), size // span, size - span + 1)
     if n_max <= 0:
         return jnp.zeros((batch, size), bool)
-    # [B, S] a start s is valid iff s <= length - span; pick the n_max best scores per row.
+    # [B, P] a start s is valid iff s <= length - span; pick the n_max best scores per row.
     valid = jnp.arange(size)[None, :] <= (lengths - span)[:, None]
     scores = jnp.where(valid, jax.random.uniform(k_scores, (batch, size)), -1.0)
     _, starts = jax.lax.top_k(scores, n_max)  # [B, n_max], valid ones first (scores >= 0)
     keep = jnp.arange(n_max)[None, :] < n[:, None]  # [B, n_max]
-    # [B, S] start indicators, then a span-wide running "any" via a cumulative sum.
+    # [B, P] start indicators, then a span-wide running "any" via a cumulative sum.
     is_start = jnp.zeros((batch, size), jnp.int32)
     is_start = is_start.at[jnp.arange(batch)[:, None], starts].max(keep.astype(jnp.int32))
     c = jnp.cumsum(is_start, axis=1)
@@ -66,7 +67,7 @@ def spec_augment_masks(
     rng: jax.Array, config: EncoderConfig, batch: int, num_frames: int,
     frame_lengths: jax.Array | None,
 ) -> tuple[jax.Array | None, jax.Array | None]:
-    """Time mask `[B, S]` and feature mask `[B, D]` for one training step (None where disabled).
+    """Time mask `[B, F]` and feature mask `[B, D]` for one training step (None where disabled).
 
     As the reference's `_mask_hidden_states`: nothing when `apply_spec_augment` is False; time
     spans of `mask_time_length` with `mask_time_prob`/`mask_time_min_masks` inside each row's

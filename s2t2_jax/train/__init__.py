@@ -19,7 +19,7 @@ Units: `TrainState.step` counts `train_step` calls (micro-batches); with `grad_a
 optimizer updates every k calls. `TrainConfig.warmup_steps`, `total_steps`, `save_every`,
 `log_every` and `eval_every` count optimizer updates. Checkpoints are named by update.
 
-Shape letters: B batch, L samples, T label tokens, V vocab.
+Shape letters: see `s2t2_jax/__init__.py`.
 """
 
 from s2t2_jax.train.checkpoints import Checkpoints

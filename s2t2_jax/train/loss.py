@@ -15,8 +15,7 @@ It teaches a from-scratch encoder a monotonic, phonetic alignment quickly. The h
 training state only: checkpoints keep it beside the optimizer state, never in the params item,
 so exported and packaged models are plain models of the family.
 
-Shape letters: B batch, L samples, S encoder frames, T label tokens, V vocab, C CTC targets,
-D encoder state width.
+Shape letters: see `s2t2_jax/__init__.py` (Y: CTC target characters).
 """
 
 from __future__ import annotations
@@ -60,7 +59,7 @@ def with_ctc_head(params: Params, config: ModelConfig, cfg: TrainConfig) -> Para
 
 def ctc_loss(head: Params, enc: jax.Array, enc_mask: jax.Array, ctc_labels: jax.Array) -> jax.Array:
     """torch `CTCLoss(reduction="mean", blank=0)` of the head's predictions from `enc [B, S, D]`
-    (frames where `enc_mask [B, S]`) for `ctc_labels [B, C]` (0 = padding); rows with no label
+    (frames where `enc_mask [B, S]`) for `ctc_labels [B, Y]` (0 = padding); rows with no label
     (padding rows) weigh nothing."""
     logits = enc.astype(jnp.float32) @ head["kernel"] + head["bias"]  # [B, S, K]
     per_row = optax.ctc_loss(logits, 1.0 - enc_mask.astype(jnp.float32), ctc_labels,
@@ -89,7 +88,7 @@ def loss_fn(
     `batch`: `input_values [B, L]`, optional `attention_mask [B, L]`, `labels [B, T]` (-100 =
     ignored). Decoder inputs are the labels shifted right with the start token (-100 -> pad).
     A batch with no label != -100 gives 0, not NaN (a batch of padding rows must not poison the
-    params). `ctc_weight > 0` (needs `params["ctc_head"]` and `batch["ctc_labels"] [B, C]`):
+    params). `ctc_weight > 0` (needs `params["ctc_head"]` and `batch["ctc_labels"] [B, Y]`):
     returns `(cross-entropy + ctc_weight * CTC, {"ce_loss", "ctc_loss"})` instead.
     """
     x, mask, labels = batch["input_values"], batch.get("attention_mask"), batch["labels"]
