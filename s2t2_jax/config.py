@@ -30,10 +30,29 @@ GENERATION_KEYS = (
     "early_stopping", "do_sample", "temperature", "top_k", "top_p", "num_return_sequences",
 )
 # The `GenerationConfig` defaults: a value equal to these is "unset" and may come from the decoder.
+# Generation settings with the reference's defaults (transformers 4.46.3
+# `GenerationConfig.__init__`), in its order: the one table of them in the library.
 GENERATION_DEFAULTS: dict[str, Any] = {
-    "max_length": 20, "max_new_tokens": None, "min_length": 0, "num_beams": 1,
-    "length_penalty": 1.0, "early_stopping": False, "do_sample": False, "temperature": 1.0,
-    "top_k": 50, "top_p": 1.0, "num_return_sequences": 1,
+    "max_length": 20, "max_new_tokens": None, "min_length": 0, "min_new_tokens": None,
+    "early_stopping": False, "max_time": None, "stop_strings": None, "do_sample": False,
+    "num_beams": 1, "num_beam_groups": 1, "penalty_alpha": None, "dola_layers": None,
+    "use_cache": True, "cache_implementation": None, "cache_config": None,
+    "return_legacy_cache": None, "temperature": 1.0, "top_k": 50, "top_p": 1.0, "min_p": None,
+    "typical_p": 1.0, "epsilon_cutoff": 0.0, "eta_cutoff": 0.0, "diversity_penalty": 0.0,
+    "repetition_penalty": 1.0, "encoder_repetition_penalty": 1.0, "length_penalty": 1.0,
+    "no_repeat_ngram_size": 0, "bad_words_ids": None, "force_words_ids": None,
+    "renormalize_logits": False, "constraints": None, "forced_bos_token_id": None,
+    "forced_eos_token_id": None, "remove_invalid_values": False,
+    "exponential_decay_length_penalty": None, "suppress_tokens": None,
+    "begin_suppress_tokens": None, "forced_decoder_ids": None, "sequence_bias": None,
+    "token_healing": False, "guidance_scale": None, "low_memory": None,
+    "watermarking_config": None, "num_return_sequences": 1, "output_attentions": False,
+    "output_hidden_states": False, "output_scores": False, "output_logits": None,
+    "return_dict_in_generate": False, "pad_token_id": None, "bos_token_id": None,
+    "eos_token_id": None, "encoder_no_repeat_ngram_size": 0, "decoder_start_token_id": None,
+    "num_assistant_tokens": 20, "num_assistant_tokens_schedule": "constant",
+    "assistant_confidence_threshold": 0.4, "prompt_lookup_num_tokens": None,
+    "max_matching_ngram_size": None,
 }
 
 

@@ -80,13 +80,19 @@ class LoopState:
 
 # --------------------------------------------------------------------------- options
 
+# The generation settings `generate` implements (of `config.GENERATION_DEFAULTS`).
+_SUPPORTED = {
+    "max_length", "max_new_tokens", "min_length", "min_new_tokens", "num_beams", "length_penalty",
+    "early_stopping", "do_sample", "temperature", "top_k", "top_p", "num_return_sequences",
+}
+
 
 def _resolve(
     config: ModelConfig, opts: dict[str, Any], dtype: Any, query_block: int = QUERY_BLOCK
 ) -> tuple[Plan, dict[str, Any]]:
     """Fill unset options from the config's generation defaults and validate them (no compiling)."""
     d = config.generation_defaults()
-    unknown = set(opts) - set(d) - {"min_new_tokens"}
+    unknown = set(opts) - _SUPPORTED
     if unknown:
         raise TypeError(f"unknown generation options: {sorted(unknown)}")
     get = lambda k: d[k] if opts.get(k) is None else opts[k]  # noqa: E731

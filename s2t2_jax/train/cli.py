@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from s2t2_jax.checkpoint import load_model
 from s2t2_jax.data import BatchLoader, load_examples
-from s2t2_jax.features import FeatureExtractor
+from s2t2_jax.features import load_feature_extractor
 from s2t2_jax.tokenizer import Tokenizer
 from s2t2_jax.train.checkpoints import Checkpoints
 from s2t2_jax.train.config import DECAYS, Params, TrainConfig
@@ -116,9 +116,7 @@ def train_main(args: argparse.Namespace) -> int:
         prepare_run_dir(run_dir, source, config, train_cfg)
     model_dir = run_dir / RUN_MODEL_DIR
     tokenizer = Tokenizer.from_pretrained(model_dir)
-    fe_file = model_dir / "preprocessor_config.json"
-    features = FeatureExtractor.from_pretrained(model_dir) if fe_file.is_file() else \
-        FeatureExtractor(return_attention_mask=True)
+    features = load_feature_extractor(model_dir)
     on_error = "raise" if args.on_bad_line == "error" else "skip"
     bad_lines: list = []  # manifest lines skipped (on_error="skip")
     data_kw = dict(sampling_rate=features.sampling_rate, on_error=on_error, bad_lines=bad_lines,
