@@ -60,7 +60,13 @@ def build(seed: int = 0):
 
 
 def _rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+    """This process's peak RSS. Linux: `VmHWM`, which starts afresh at exec (`ru_maxrss` of a
+    spawned child also counts the parent's peak at the fork)."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(x.split()[1]) for x in f if x.startswith("VmHWM:")) / 2**20  # KiB
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
 
 
 def _pin(threads: int) -> None:
@@ -83,8 +89,8 @@ def serve_ours(folder: Path, n_new: int, dtype: str) -> None:
     from s2t2_jax.config import ModelConfig
 
     config = ModelConfig.from_json(folder / "config.json")
-    with np.load(folder / "params.npz") as f:
-        params = jax.device_put(unflatten_dict({tuple(k.split("/")): f[k] for k in f.files}))
+    with np.load(folder / "params.npz") as f:  # leaf by leaf: one host copy at a time
+        params = unflatten_dict({tuple(k.split("/")): jax.device_put(f[k]) for k in f.files})
     data = dict(np.load(folder / "inputs.npz"))
     force = dict(max_new_tokens=n_new, min_new_tokens=n_new, dtype=dtype)
     print(json.dumps({"ready": True}), flush=True)
