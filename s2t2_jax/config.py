@@ -16,10 +16,11 @@ reference's *training* forward instead raises when the top-level `decoder_start_
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from s2t2_jax import generation_config as G
@@ -33,6 +34,15 @@ ACTIVATIONS = (
 
 class ConfigError(ValueError):
     """A config value this library (or the reference) cannot run; the message names the field."""
+
+
+@contextlib.contextmanager
+def _config_error() -> Iterator[None]:
+    """Report the generation settings' errors as `ConfigError`."""
+    try:
+        yield
+    except G.GenerationError as e:
+        raise ConfigError(str(e)) from None
 
 
 def _extra_field() -> Any:
@@ -300,25 +310,19 @@ class ModelConfig:
         """Every setting of `GENERATION_DEFAULTS` as the reference's `generate()` resolves it with
         no options: `generation_config.json` if the folder had one, else config.json (top level,
         then the decoder), under the reference's rules; nulls replaced by what they mean there."""
-        try:
+        with _config_error():
             return G.read_nulls(self._settings())
-        except G.GenerationError as e:
-            raise ConfigError(str(e)) from None
 
     def with_generation(self, settings: Mapping[str, Any]) -> ModelConfig:
         """This config with `settings` applied over its generation settings (as the reference's
         `GenerationConfig.update`: a null is a null, e.g. `top_k: None` turns top-k off)."""
-        try:
+        with _config_error():
             G.check_settings(settings, "generation settings")
-        except G.GenerationError as e:
-            raise ConfigError(str(e)) from None
         return dataclasses.replace(self, generation={**self._settings(), **settings})
 
     def _ids(self) -> tuple[int, int, int, int | None]:
-        try:
+        with _config_error():
             return G.special_ids(self._settings())
-        except G.GenerationError as e:
-            raise ConfigError(str(e)) from None
 
     @property
     def start_token_id(self) -> int:
