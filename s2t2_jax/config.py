@@ -10,8 +10,9 @@ Generation settings: `ModelConfig.generation` holds a folder's `generation_confi
 them with config.json as the reference does (`s2t2_jax.generation_config`). The ids `generate()`
 uses (`start_token_id`, `pad_id`, `eos_id`) come from there: without the file, ids left unset
 (`None`) at the top level fall back to the decoder config's value (`from_model_config`); the
-start token then falls back to `bos_token_id`. The model's label shift uses the same ids; the
-reference's *training* forward instead raises when the top-level `decoder_start_token_id` is unset.
+start token then falls back to `bos_token_id`. The training label shift's ids are the model
+config's (`label_start_token_id`, `label_pad_id`: top level, else the decoder's); the reference's
+*training* forward instead raises when the top-level `decoder_start_token_id` is unset.
 """
 
 from __future__ import annotations
@@ -342,6 +343,19 @@ class ModelConfig:
     @property
     def bos_id(self) -> int | None:
         return self._ids()[3]
+
+    @property
+    def label_start_token_id(self) -> int:
+        """The training label shift's start token: the model config's `decoder_start_token_id`
+        (top level, else the decoder's, else its bos), never the generation settings'."""
+        top = self.decoder_start_token_id
+        return self.decoder.start_token_id if top is None else top
+
+    @property
+    def label_pad_id(self) -> int:
+        """The training label shift's pad: the model config's `pad_token_id` (top level, else the
+        decoder's)."""
+        return self.decoder.pad_token_id if self.pad_token_id is None else self.pad_token_id
 
     @classmethod
     def from_hf_dict(

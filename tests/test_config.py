@@ -142,6 +142,7 @@ def test_generation_file_is_read_written_and_hashed(tmp_path):
     assert with_file != cfg and hash(with_file) != hash(cfg)  # the ids shape the generate program
     assert hash(with_file) == hash(dataclasses.replace(cfg, generation=dict(gen)))
     assert with_file.start_token_id == 9 and with_file.pad_id == 2  # bos; pad falls back to EOS
+    assert (with_file.label_start_token_id, with_file.label_pad_id) == (2, 1)  # the model config's
     with_file.save(tmp_path)
     assert json.loads((tmp_path / "generation_config.json").read_text()) == gen
     assert ModelConfig.from_json(tmp_path) == with_file
