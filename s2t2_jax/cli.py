@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from s2t2_jax.batching import gather_inputs
 from s2t2_jax.checkpoint import convert
 from s2t2_jax.export import export
+from s2t2_jax.generation_config import check_settings
 from s2t2_jax.train import add_train_parser
 from s2t2_jax.translator import SpeechTranslator, default_model_dir
 
@@ -26,17 +28,35 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_generation_config(path: str) -> dict[str, Any]:
+    """A `--generation-config` file: a JSON object of known generation settings of the right type."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            settings = json.load(f)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"--generation-config {path} is not valid JSON: {e}") from e
+    if not isinstance(settings, dict):
+        raise ValueError(f"--generation-config {path} must hold a JSON object")
+    check_settings(settings, f"--generation-config {path}")
+    return settings
+
+
 def _translate(args: argparse.Namespace) -> int:
     options = {k: v for k, v in dict(
         num_beams=args.num_beams, max_new_tokens=args.max_new_tokens,
-        length_penalty=args.length_penalty, do_sample=args.do_sample or None,
-        temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+        min_new_tokens=args.min_new_tokens, length_penalty=args.length_penalty,
+        do_sample=args.do_sample or None, temperature=args.temperature, top_k=args.top_k,
+        top_p=args.top_p, no_repeat_ngram_size=args.no_repeat_ngram_size,
+        repetition_penalty=args.repetition_penalty,
     ).items() if v is not None}
+    settings = None if args.generation_config is None else _read_generation_config(args.generation_config)
     items = gather_inputs(args.inputs)
     model = args.model
     if model is None:
         model = default_model_dir()
     tr = SpeechTranslator.from_pretrained(model, progress=not args.no_progress)
+    if settings is not None:  # over the checkpoint's settings, as the reference's generate(**settings)
+        tr.config = tr.config.with_generation(settings)
     batcher = tr.batcher(args.batch_size, args.chunk_seconds,
                          tuple(args.bucket_seconds) if args.bucket_seconds else None,
                          seed=args.seed, **options)
@@ -91,10 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="split audio longer than the largest bucket into overlapping windows")
     p.add_argument("--bucket-seconds", type=float, nargs="+", default=None,
                    help="padded lengths in seconds (default 1 2 3 4 5 6 8 10 12 15 18 21 25 30)")
-    g = p.add_argument_group("generation (unset: the model config's defaults)")
+    g = p.add_argument_group("generation (unset: the model's generation settings)")
+    g.add_argument("--generation-config", metavar="FILE",
+                   help="JSON object of generation settings (transformers' GenerationConfig names) "
+                   "applied over the model's; the flags below apply over both")
     g.add_argument("--num-beams", type=int)
     g.add_argument("--max-new-tokens", type=int)
+    g.add_argument("--min-new-tokens", type=int)
     g.add_argument("--length-penalty", type=float)
+    g.add_argument("--no-repeat-ngram-size", type=int)
+    g.add_argument("--repetition-penalty", type=float)
     g.add_argument("--do-sample", action="store_true")
     g.add_argument("--temperature", type=float)
     g.add_argument("--top-k", type=int)

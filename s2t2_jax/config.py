@@ -5,59 +5,45 @@ The layout is the one of `SpeechEncoderDecoderConfig`: a top-level dict with `en
 hashable, so it can be a static argument of `jax.jit`. Keys we do not model are kept (not compared,
 not hashed) and written back unchanged by `to_hf_dict`.
 
-Id fallback: ids left unset (`None`) at the top level - `decoder_start_token_id`, `pad_token_id`,
-`eos_token_id`, `bos_token_id` - fall back to the decoder config's value, as the reference's
-`generate()` does (`GenerationConfig.from_model_config`). The reference's *training* forward
-instead raises when the top-level `decoder_start_token_id` is unset; we use the fallback there too.
+Generation settings: `ModelConfig.generation` holds a folder's `generation_config.json` (read by
+`ModelConfig.from_json(folder)`, written back by `save(folder)`); `generation_defaults()` resolves
+them with config.json as the reference does (`s2t2_jax.generation_config`). The ids `generate()`
+uses (`start_token_id`, `pad_id`, `eos_id`) come from there: without the file, ids left unset
+(`None`) at the top level fall back to the decoder config's value (`from_model_config`); the
+start token then falls back to `bos_token_id`. The training label shift's ids are the model
+config's (`label_start_token_id`, `label_pad_id`: top level, else the decoder's); the reference's
+*training* forward instead raises when the top-level `decoder_start_token_id` is unset.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
+
+from s2t2_jax import generation_config as G
+from s2t2_jax.generation_config import GENERATION_DEFAULTS as GENERATION_DEFAULTS
 
 ACTIVATIONS = (
     "gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "quick_gelu",
     "relu", "silu", "swish", "tanh", "sigmoid", "linear",
 )
 
-# Generation settings that `GenerationConfig.from_model_config` reads off model configs.
-GENERATION_KEYS = (
-    "max_length", "max_new_tokens", "min_length", "num_beams", "length_penalty",
-    "early_stopping", "do_sample", "temperature", "top_k", "top_p", "num_return_sequences",
-)
-# The `GenerationConfig` defaults: a value equal to these is "unset" and may come from the decoder.
-# Generation settings with the reference's defaults (transformers 4.46.3
-# `GenerationConfig.__init__`), in its order: the one table of them in the library.
-GENERATION_DEFAULTS: dict[str, Any] = {
-    "max_length": 20, "max_new_tokens": None, "min_length": 0, "min_new_tokens": None,
-    "early_stopping": False, "max_time": None, "stop_strings": None, "do_sample": False,
-    "num_beams": 1, "num_beam_groups": 1, "penalty_alpha": None, "dola_layers": None,
-    "use_cache": True, "cache_implementation": None, "cache_config": None,
-    "return_legacy_cache": None, "temperature": 1.0, "top_k": 50, "top_p": 1.0, "min_p": None,
-    "typical_p": 1.0, "epsilon_cutoff": 0.0, "eta_cutoff": 0.0, "diversity_penalty": 0.0,
-    "repetition_penalty": 1.0, "encoder_repetition_penalty": 1.0, "length_penalty": 1.0,
-    "no_repeat_ngram_size": 0, "bad_words_ids": None, "force_words_ids": None,
-    "renormalize_logits": False, "constraints": None, "forced_bos_token_id": None,
-    "forced_eos_token_id": None, "remove_invalid_values": False,
-    "exponential_decay_length_penalty": None, "suppress_tokens": None,
-    "begin_suppress_tokens": None, "forced_decoder_ids": None, "sequence_bias": None,
-    "token_healing": False, "guidance_scale": None, "low_memory": None,
-    "watermarking_config": None, "num_return_sequences": 1, "output_attentions": False,
-    "output_hidden_states": False, "output_scores": False, "output_logits": None,
-    "return_dict_in_generate": False, "pad_token_id": None, "bos_token_id": None,
-    "eos_token_id": None, "encoder_no_repeat_ngram_size": 0, "decoder_start_token_id": None,
-    "num_assistant_tokens": 20, "num_assistant_tokens_schedule": "constant",
-    "assistant_confidence_threshold": 0.4, "prompt_lookup_num_tokens": None,
-    "max_matching_ngram_size": None,
-}
-
 
 class ConfigError(ValueError):
     """A config value this library (or the reference) cannot run; the message names the field."""
+
+
+@contextlib.contextmanager
+def _config_error() -> Iterator[None]:
+    """Report the generation settings' errors as `ConfigError`."""
+    try:
+        yield
+    except G.GenerationError as e:
+        raise ConfigError(str(e)) from None
 
 
 def _extra_field() -> Any:
@@ -71,7 +57,7 @@ def _check_choice(where: str, name: str, value: Any, choices: tuple) -> None:
 
 def _from_dict(cls, d: Mapping[str, Any], where: str, renames: Mapping[str, str] = {}):
     """Build a dataclass from an HF dict: known keys become fields, the rest go to `extra`."""
-    names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+    names = {f.name for f in dataclasses.fields(cls)} - {"extra", "generation"}
     kwargs: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, value in d.items():
@@ -260,7 +246,9 @@ class DecoderConfig:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ModelConfig:
-    """The whole `SpeechEncoderDecoderConfig`: encoder, decoder and top-level ids."""
+    """The whole `SpeechEncoderDecoderConfig`: encoder, decoder and top-level ids, plus the folder's
+    `generation_config.json` settings (`generation`, None without the file; compared and hashed,
+    since the ids it sets shape the generate program)."""
 
     encoder: EncoderConfig = dataclasses.field(default_factory=EncoderConfig)
     decoder: DecoderConfig = dataclasses.field(default_factory=DecoderConfig)
@@ -269,9 +257,14 @@ class ModelConfig:
     eos_token_id: int | None = None
     decoder_start_token_id: int | None = None
     tie_word_embeddings: bool = True  # PretrainedConfig default; never unties the decoder (section 9)
+    generation: Mapping[str, Any] | None = dataclasses.field(default=None, repr=False)
     extra: Mapping[str, Any] = _extra_field()
 
     def __post_init__(self) -> None:
+        if self.generation is not None and not isinstance(self.generation, G.GenerationFile):
+            if not isinstance(self.generation, Mapping):
+                raise ConfigError(f"{G.GENERATION_FILE} must hold a JSON object, got {self.generation!r}")
+            object.__setattr__(self, "generation", G.GenerationFile(self.generation))
         mt = self.extra.get("model_type", "speech-encoder-decoder")
         if mt != "speech-encoder-decoder":
             raise ConfigError(
@@ -309,45 +302,66 @@ class ModelConfig:
             and self.decoder.cross_attention_hidden_size is None
         )
 
-    def _id(self, name: str) -> int | None:
-        top = getattr(self, name)
-        return getattr(self.decoder, name) if top is None else top
+    def _settings(self) -> dict[str, Any]:
+        """The generation settings before nulls are read (`generation_config.resolve`)."""
+        top = {k: v for k, v in self.to_hf_dict().items() if k not in ("encoder", "decoder")}
+        return G.resolve(top, self.decoder.to_hf_dict(), self.generation)
+
+    def generation_defaults(self) -> dict[str, Any]:
+        """Every setting of `GENERATION_DEFAULTS` as the reference's `generate()` resolves it with
+        no options: `generation_config.json` if the folder had one, else config.json (top level,
+        then the decoder), under the reference's rules; nulls replaced by what they mean there."""
+        with _config_error():
+            return G.read_nulls(self._settings())
+
+    def with_generation(self, settings: Mapping[str, Any]) -> ModelConfig:
+        """This config with `settings` applied over its generation settings (as the reference's
+        `GenerationConfig.update`: a null is a null, e.g. `top_k: None` turns top-k off)."""
+        with _config_error():
+            G.check_settings(settings, "generation settings")
+        return dataclasses.replace(self, generation={**self._settings(), **settings})
+
+    def _ids(self) -> tuple[int, int, int, int | None]:
+        with _config_error():
+            return G.special_ids(self._settings())
 
     @property
     def start_token_id(self) -> int:
-        """`decoder_start_token_id`, falling back to the decoder's (then to bos)."""
+        """The decoder start token of `generate()`: `decoder_start_token_id`, else `bos_token_id`."""
+        return self._ids()[0]
+
+    @property
+    def pad_id(self) -> int:
+        """`pad_token_id` of the generation settings, else the EOS (-1 when neither is set)."""
+        return self._ids()[1]
+
+    @property
+    def eos_id(self) -> int:
+        """The EOS of the generation settings; -1 when it is unset (rows then never end)."""
+        return self._ids()[2]
+
+    @property
+    def bos_id(self) -> int | None:
+        return self._ids()[3]
+
+    @property
+    def label_start_token_id(self) -> int:
+        """The training label shift's start token: the model config's `decoder_start_token_id`
+        (top level, else the decoder's, else its bos), never the generation settings'."""
         top = self.decoder_start_token_id
         return self.decoder.start_token_id if top is None else top
 
     @property
-    def pad_id(self) -> int:
-        pad = self._id("pad_token_id")
-        return self.eos_id if pad is None else pad
-
-    @property
-    def eos_id(self) -> int:
-        return self._id("eos_token_id")
-
-    @property
-    def bos_id(self) -> int:
-        return self._id("bos_token_id")
-
-    def generation_defaults(self) -> dict[str, Any]:
-        """Generation defaults as the reference's `GenerationConfig.from_model_config` takes them.
-
-        Top-level values first; any still equal to the `GenerationConfig` default is taken from the
-        decoder config. `generation_config.json` (if present) overrides both; see `load_generation`.
-        """
-        out = {}
-        for key, default in GENERATION_DEFAULTS.items():
-            value = self.extra.get(key, default)
-            if value == default:
-                value = self.decoder.extra.get(key, default)
-            out[key] = value
-        return out
+    def label_pad_id(self) -> int:
+        """The training label shift's pad: the model config's `pad_token_id` (top level, else the
+        decoder's)."""
+        return self.decoder.pad_token_id if self.pad_token_id is None else self.pad_token_id
 
     @classmethod
-    def from_hf_dict(cls, d: Mapping[str, Any]) -> ModelConfig:
+    def from_hf_dict(
+        cls, d: Mapping[str, Any], generation: Mapping[str, Any] | None = None
+    ) -> ModelConfig:
+        """From a config.json dict (+ a generation_config.json dict, if any)."""
         if "encoder" not in d or "decoder" not in d:
             mt = d.get("model_type")
             raise ConfigError(
@@ -355,7 +369,7 @@ class ModelConfig:
                 "'speech-encoder-decoder' config.json"
             )
         top = {k: v for k, v in d.items() if k not in ("encoder", "decoder")}
-        return _from_dict(
+        cfg = _from_dict(
             cls,
             {
                 **top,
@@ -364,9 +378,10 @@ class ModelConfig:
             },
             "config",
         )
+        return cfg if generation is None else dataclasses.replace(cfg, generation=generation)
 
     def to_hf_dict(self) -> dict[str, Any]:
-        out = _to_dict(self, drop=("encoder", "decoder"))
+        out = _to_dict(self, drop=("encoder", "decoder", "generation"))
         out["encoder"] = self.encoder.to_hf_dict()
         out["decoder"] = self.decoder.to_hf_dict()
         out.setdefault("model_type", "speech-encoder-decoder")
@@ -375,24 +390,41 @@ class ModelConfig:
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> ModelConfig:
-        """Read a `config.json` file, or the one in a model folder."""
+        """Read a `config.json` file, or a model folder's `config.json` and (when there is one)
+        its `generation_config.json`."""
         path = os.fspath(path)
+        generation = None
         if os.path.isdir(path):
+            gen_path = os.path.join(path, G.GENERATION_FILE)
+            if os.path.isfile(gen_path):
+                generation = _read_json(gen_path)
             path = os.path.join(path, "config.json")
         try:
-            with open(path, encoding="utf-8") as f:
-                d = json.load(f)
+            d = _read_json(path)
         except FileNotFoundError:
             raise FileNotFoundError(f"no config.json at {path}") from None
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{path} is not valid JSON: {e}") from e
-        return cls.from_hf_dict(d)
+        return cls.from_hf_dict(d, generation)
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write `config.json` into a folder (or to a file path ending in .json)."""
+        """Write `config.json` into a folder, with `generation_config.json` when `generation` is
+        set (or only config.json, to a file path ending in .json)."""
         path = os.fspath(path)
         if not path.endswith(".json"):
+            if self.generation is not None:
+                _write_json(os.path.join(path, G.GENERATION_FILE), dict(self.generation))
             path = os.path.join(path, "config.json")
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.to_hf_dict(), f, indent=2, sort_keys=True)
-            f.write("\n")
+        _write_json(path, self.to_hf_dict())
+
+
+def _read_json(path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path} is not valid JSON: {e}") from e
+
+
+def _write_json(path: str, d: Mapping[str, Any]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(d, f, indent=2, sort_keys=True)
+        f.write("\n")

@@ -97,6 +97,8 @@ def _resolve(
         raise TypeError(f"unknown generation options: {sorted(unknown)}")
     get = lambda k: d[k] if opts.get(k) is None else opts[k]  # noqa: E731
     max_new = get("max_new_tokens")
+    if max_new is None and get("max_length") is None:  # the reference: a TypeError
+        raise ValueError("max_length is null in the model's generation config: pass max_new_tokens")
     max_new = get("max_length") - 1 if max_new is None else max_new  # max_length counts the start
     num_beams, do_sample, early = get("num_beams"), bool(get("do_sample")), get("early_stopping")
     temperature, top_k, top_p = float(get("temperature")), int(get("top_k") or 0), float(get("top_p"))

@@ -1,7 +1,8 @@
 """Export our params as a Hugging Face PyTorch folder that `SpeechEncoderDecoderModel` loads.
 
 The folder holds `model.safetensors` (float32, written with `safetensors.numpy`, no torch needed),
-`config.json`, and the tokenizer / preprocessor / generation files copied from the source. Keys
+`config.json`, `generation_config.json` (the config's generation settings, else the source's file)
+and the tokenizer / preprocessor files copied from the source. Keys
 follow `save_pretrained`: modern weight-norm names, `embed_positions.weights` included, and no
 `decoder.lm_head.weight` when the decoder ties it to `embed_tokens` (the params then have no
 `lm_head`). Written atomically: a temporary sibling folder renamed into place.
@@ -19,6 +20,7 @@ from safetensors.numpy import save_file
 
 from s2t2_jax.checkpoint import atomic_folder, copy_model_files, load_model, refuse_existing
 from s2t2_jax.config import ModelConfig
+from s2t2_jax.generation_config import GENERATION_FILE
 from s2t2_jax.pytorch import SAFETENSORS, params_to_state_dict
 from s2t2_jax.train import RUN_CHECKPOINTS, RUN_MODEL_DIR, Checkpoints
 
@@ -74,7 +76,8 @@ def export(
     with atomic_folder(out, force) as tmp:
         save_file({k: np.ascontiguousarray(v, np.float32) for k, v in state.items()},
                   str(tmp / SAFETENSORS), metadata={"format": "pt"})
-        config.save(tmp)
+        config.save(tmp)  # with generation_config.json when the config holds its settings
         if files is not None:
-            copy_model_files(files, tmp, skip=("config.json",))
+            skip = ("config.json",) if config.generation is None else ("config.json", GENERATION_FILE)
+            copy_model_files(files, tmp, skip=skip)
     return Path(out).absolute()

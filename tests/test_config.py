@@ -114,3 +114,57 @@ def test_config_is_hashable_and_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.pad_token_id = 3  # type: ignore[misc]
     json.dumps(cfg.to_hf_dict())
+
+
+def test_generation_settings_from_model_config_match_the_reference():
+    """No generation_config.json: top-level values with nulls dropped, then the decoder's (nulls
+    included), as `GenerationConfig.from_model_config`."""
+    from transformers import GenerationConfig
+
+    hf = _hf_config(dec=dict(num_beams=5, top_k=None, length_penalty=0.5, bos_token_id=7))
+    hf.num_beams, hf.max_length, hf.length_penalty, hf.min_new_tokens = 2, None, 1.0, 3
+    hf.decoder_start_token_id = None
+    ours = ModelConfig.from_hf_dict(hf.to_dict())
+    ref = GenerationConfig.from_model_config(hf)
+    d = ours.generation_defaults()
+    assert (d["num_beams"], d["max_length"], d["length_penalty"], d["min_new_tokens"]) == (2, 20, 0.5, 3)
+    assert ref.top_k is None and d["top_k"] == 0  # a null top_k turns top-k off in the reference
+    for key in ("num_beams", "max_length", "length_penalty", "min_new_tokens", "bos_token_id",
+                "decoder_start_token_id", "eos_token_id", "pad_token_id"):
+        assert d[key] == getattr(ref, key), key
+    assert ours.start_token_id == 2  # the decoder's decoder_start_token_id
+
+
+def test_generation_file_is_read_written_and_hashed(tmp_path):
+    cfg = ModelConfig(encoder=EncoderConfig(**TINY_ENCODER), decoder=DecoderConfig(**TINY_DECODER))
+    gen = {"num_beams": 4, "bos_token_id": 9, "eos_token_id": 2, "custom": [1, 2]}
+    with_file = dataclasses.replace(cfg, generation=gen)
+    assert with_file != cfg and hash(with_file) != hash(cfg)  # the ids shape the generate program
+    assert hash(with_file) == hash(dataclasses.replace(cfg, generation=dict(gen)))
+    assert with_file.start_token_id == 9 and with_file.pad_id == 2  # bos; pad falls back to EOS
+    assert (with_file.label_start_token_id, with_file.label_pad_id) == (2, 1)  # the model config's
+    with_file.save(tmp_path)
+    assert json.loads((tmp_path / "generation_config.json").read_text()) == gen
+    assert ModelConfig.from_json(tmp_path) == with_file
+    assert ModelConfig.from_json(tmp_path / "config.json").generation is None
+    assert "generation" not in with_file.to_hf_dict()
+
+    over = with_file.with_generation({"top_k": None, "max_length": 6, "pad_token_id": 1})
+    d = over.generation_defaults()
+    assert (d["top_k"], d["max_length"], d["num_beams"], over.pad_id) == (0, 6, 4, 1)
+    with pytest.raises(ConfigError, match=r"unknown generation settings \['beams'\]"):
+        with_file.with_generation({"beams": 2})
+    with pytest.raises(ConfigError, match="only one EOS"):
+        _ = dataclasses.replace(cfg, generation={"eos_token_id": [2, 3]}).eos_id
+    with pytest.raises(ConfigError, match="decoder_start_token_id or bos_token_id"):
+        _ = dataclasses.replace(cfg, generation={"eos_token_id": 2}).start_token_id
+    assert dataclasses.replace(cfg, generation={"bos_token_id": 0}).eos_id == -1  # never ends
+    with pytest.raises(ConfigError, match="length_penalty=null with num_beams=2"):
+        dataclasses.replace(cfg, generation={"num_beams": 2, "length_penalty": None}).generation_defaults()
+
+    (tmp_path / "generation_config.json").write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="must hold a JSON object"):
+        ModelConfig.from_json(tmp_path)
+    (tmp_path / "generation_config.json").write_text("{oops")
+    with pytest.raises(ConfigError, match="generation_config.json is not valid JSON"):
+        ModelConfig.from_json(tmp_path)
