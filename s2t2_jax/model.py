@@ -151,9 +151,9 @@ def decode(
 def shift_tokens_right(labels: jax.Array, config: ModelConfig) -> jax.Array:
     """Labels `[B, T]` -> decoder inputs: start token first, shifted right, -100 -> pad."""
     shifted = jnp.concatenate(
-        [jnp.full_like(labels[:, :1], config.start_token_id), labels[:, :-1]], axis=1
+        [jnp.full_like(labels[:, :1], config.label_start_token_id), labels[:, :-1]], axis=1
     )
-    return jnp.where(shifted == -100, config.pad_id, shifted)
+    return jnp.where(shifted == -100, config.label_pad_id, shifted)
 
 
 def cross_entropy(logits: jax.Array, labels: jax.Array, label_smoothing: float = 0.0) -> jax.Array:
