@@ -1,9 +1,10 @@
 """Token generation with the reference's `generate()` semantics, as one compiled XLA program.
 
-Greedy search, multinomial sampling (temperature -> top-k -> top-p, the reference's warper order)
-and beam search (length penalty, `early_stopping` True/False/"never", `num_return_sequences`) run
-in one jitted function: the encoder once, cross-attention keys/values projected once, then a
-`lax.while_loop` of decode steps over a static cache, which stops once every row has ended.
+Greedy search, multinomial sampling and beam search (length penalty, `early_stopping`
+True/False/"never", `num_return_sequences`), with the reference's logits processors and sampling
+warpers in its order (`processors.py`), run in one jitted function: the encoder once,
+cross-attention keys/values projected once, then a `lax.while_loop` of decode steps over a static
+cache, which stops once every row has ended.
 
 The loop knows the model only as "token ids + cache -> logits + cache" (`model.decode` over the
 decoder's one `KVCache`, rows grouped per item as `[B, G]`: G beams, or samples of one input) plus

@@ -379,7 +379,10 @@ def apply(scores: jax.Array, tokens: jax.Array, step: jax.Array, proc: Processor
     if proc.exponential_decay:
         mult = jax.lax.dynamic_index_in_dim(knobs["decay_multiplier"], cur, keepdims=False)
         penalty = jnp.where(cur > knobs["decay_start"], jnp.abs(scores[:, eos]) * mult, 0.0)
-        scores = scores.at[:, eos].add(penalty)
+        # A banned EOS (-inf) plus an infinite penalty is NaN in the reference, which its argmax
+        # and top-k rank first: +inf here does the same, without NaN.
+        boosted = scores[:, eos] + penalty
+        scores = scores.at[:, eos].set(jnp.where(jnp.isnan(boosted), jnp.inf, boosted))
     if proc.suppress_tokens:
         scores = jnp.where(knobs["suppress_mask"], -jnp.inf, scores)
     if proc.begin_suppress_tokens:
