@@ -9,6 +9,7 @@ child process (its cold compile time and peak RSS are its own); the two sides al
 both see the same machine load, and each keeps its best time.
 
     python -m benchmarks.bench_generate [--quick] [--threads 2] [--dtype bfloat16]
+        [--no-repeat-ngram-size 3] [--repetition-penalty 1.2]   # logits processors, both sides
 """
 
 from __future__ import annotations
@@ -76,7 +77,17 @@ def _pin(threads: int) -> None:
         os.sched_setaffinity(0, set(cores[:threads]))
 
 
-def serve_ours(folder: Path, n_new: int, dtype: str) -> None:
+def _processors(args: argparse.Namespace) -> dict:
+    """The logits-processor settings both sides get (none by default)."""
+    out = {}
+    if args.no_repeat_ngram_size:
+        out["no_repeat_ngram_size"] = args.no_repeat_ngram_size
+    if args.repetition_penalty != 1.0:
+        out["repetition_penalty"] = args.repetition_penalty
+    return out
+
+
+def serve_ours(folder: Path, n_new: int, dtype: str, extra: dict) -> None:
     """Child process: load params and inputs from `folder`, then run one case per stdin line.
 
     Each answer is a JSON line: seconds taken and peak RSS; ids go to `folder/ids_<case>.npy`.
@@ -92,7 +103,7 @@ def serve_ours(folder: Path, n_new: int, dtype: str) -> None:
     with np.load(folder / "params.npz") as f:  # leaf by leaf: one host copy at a time
         params = unflatten_dict({tuple(k.split("/")): jax.device_put(f[k]) for k in f.files})
     data = dict(np.load(folder / "inputs.npz"))
-    force = dict(max_new_tokens=n_new, min_new_tokens=n_new, dtype=dtype)
+    force = dict(max_new_tokens=n_new, min_new_tokens=n_new, dtype=dtype, **extra)
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         case = line.strip()
@@ -114,13 +125,15 @@ def main(argv=None) -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--dtype", default="float32", help="our compute dtype (the reference: float32)")
+    ap.add_argument("--no-repeat-ngram-size", type=int, default=0)
+    ap.add_argument("--repetition-penalty", type=float, default=1.0)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     _pin(args.threads)
     b, n_new, seconds, repeats = (2, 16, 2.0, 2) if args.quick else (8, 64, 5.0, args.repeats)
     cases = args.cases.split(",")
     if args.child:
-        return serve_ours(Path(args.child), n_new, args.dtype)
+        return serve_ours(Path(args.child), n_new, args.dtype, _processors(args))
 
     import numpy as np
     import torch
@@ -135,8 +148,8 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     ref, config, params = build()
     print(f"B={b}, {n_new} new tokens, {seconds:g} s audio, {args.threads} threads, ours in "
-          f"{args.dtype}; torch {torch.__version__}; model built in {time.perf_counter() - t0:.0f} s",
-          flush=True)
+          f"{args.dtype}; torch {torch.__version__}; model built in {time.perf_counter() - t0:.0f} s; "
+          f"processors {_processors(args) or 'none'}", flush=True)
 
     x = np.random.default_rng(0).standard_normal((b, int(16000 * seconds))).astype(np.float32)
     mask = np.ones_like(x, dtype=np.int32)
@@ -147,7 +160,7 @@ def main(argv=None) -> None:
     enc = raw.numpy() @ proj["kernel"] + proj["bias"]
     enc_mask = np.asarray(frame_mask(mask, enc.shape[1], config.encoder))
 
-    force = dict(max_new_tokens=n_new, min_new_tokens=n_new)
+    force = dict(max_new_tokens=n_new, min_new_tokens=n_new, **_processors(args))
 
     def reference(case: str) -> np.ndarray:
         with torch.no_grad():
@@ -165,7 +178,9 @@ def main(argv=None) -> None:
         np.savez(folder / "inputs.npz", x=x, mask=mask, enc=enc, enc_mask=enc_mask)
         del params
         cmd = [sys.executable, "-m", "benchmarks.bench_generate", "--child", tmp,
-               "--threads", str(args.threads), "--dtype", args.dtype] + ["--quick"] * args.quick
+               "--threads", str(args.threads), "--dtype", args.dtype,
+               "--no-repeat-ngram-size", str(args.no_repeat_ngram_size),
+               "--repetition-penalty", str(args.repetition_penalty)] + ["--quick"] * args.quick
         child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                  cwd=Path(__file__).resolve().parents[1])
 

@@ -41,12 +41,14 @@ class Item:
     audio: np.ndarray | None = None  # [samples] at the model's rate, once loaded
     error: str | None = None
     translation: str | None = None
+    score: float | None = None  # `decoding.generate`'s score (chunked audio: the chunks' mean)
 
     def record(self, sampling_rate: int) -> dict[str, Any]:
         if self.error is not None:
             return {"path": self.name, "error": self.error}
         seconds = 0.0 if self.audio is None else round(len(self.audio) / sampling_rate, 3)
-        return {"path": self.name, "translation": self.translation, "seconds": seconds}
+        out = {"path": self.name, "translation": self.translation, "seconds": seconds}
+        return out if self.score is None else {**out, "score": round(self.score, 6)}
 
 
 def _manifest_items(path: Path) -> Iterator[Item]:
@@ -105,8 +107,8 @@ class Batcher:
     """Turns waveforms into fixed-shape, device-sharded model batches and back into texts.
 
     Args:
-      generate_ids: `(input_values [B, L], attention_mask [B, L]) -> ids [B, W]`; the inputs
-        come split over the layout's devices.
+      generate_ids: `(input_values [B, L], attention_mask [B, L]) -> ids [B, W]`, or
+        `(ids, scores [B])`; the inputs come split over the layout's devices.
       decode_text: ids -> list of strings.
       extract: the feature extractor (normalises, pads, masks).
       sampling_rate: the model's rate.
@@ -119,7 +121,7 @@ class Batcher:
       layout: where batches go (default: data parallel over the local devices).
     """
 
-    generate_ids: Callable[[jax.Array, jax.Array], np.ndarray]
+    generate_ids: Callable[[jax.Array, jax.Array], np.ndarray | tuple[np.ndarray, np.ndarray]]
     decode_text: Callable[[np.ndarray], list[str]]
     extract: Callable[..., dict[str, np.ndarray]]
     sampling_rate: int
@@ -155,10 +157,13 @@ class Batcher:
         size = int(self.chunk_seconds * self.sampling_rate)
         return _chunks(x, size, overlap=min(size // 5, self.sampling_rate))
 
-    def run(self, segments: list[np.ndarray], progress: tqdm | None = None) -> list[str]:
-        """Texts for waveforms, longest first within same-bucket, fixed-shape batches."""
+    def run(self, segments: list[np.ndarray], progress: tqdm | None = None
+            ) -> tuple[list[str], list[float | None]]:
+        """Texts and scores (None if `generate_ids` gives none) for waveforms, in fixed-shape
+        batches of similar lengths."""
         order = sorted(range(len(segments)), key=lambda i: len(segments[i]))
         texts: list[str] = [""] * len(segments)
+        scores: list[float | None] = [None] * len(segments)
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
             rows = [segments[i] for i in idx]
@@ -168,11 +173,13 @@ class Batcher:
                                  max_length=bucket, return_attention_mask=True)
             feats = self.layout.put_batch(feats)
             ids = self.generate_ids(feats["input_values"], feats["attention_mask"])
-            for i, text in zip(idx, self.decode_text(ids[:len(idx)]), strict=True):
+            ids, row_scores = ids if isinstance(ids, tuple) else (ids, None)
+            for j, (i, text) in enumerate(zip(idx, self.decode_text(ids[:len(idx)]), strict=True)):
                 texts[i] = text
+                scores[i] = None if row_scores is None else float(row_scores[j])
             if progress is not None:
                 progress.update(len(idx))
-        return texts
+        return texts, scores
 
     def translate(self, items: list[Item], progress: bool = False, workers: int = 4) -> list[Item]:
         """Load (in threads), check, chunk and translate items in place; returns them."""
@@ -203,13 +210,16 @@ class Batcher:
             segs += parts
             owners += [it] * len(parts)
         bar = tqdm(total=len(segs), desc="translating", unit="seg", disable=not progress)
-        texts = self.run(segs, bar)
+        texts, scores = self.run(segs, bar)
         bar.close()
-        joined: dict[int, list[str]] = {}
-        for it, text in zip(owners, texts, strict=True):
-            joined.setdefault(id(it), []).append(text)
+        joined: dict[int, list[tuple[str, float | None]]] = {}
+        for it, text, score in zip(owners, texts, scores, strict=True):
+            joined.setdefault(id(it), []).append((text, score))
         for it in todo:
             if it.error is None:
-                it.translation = " ".join(t for t in joined[id(it)] if t)
+                parts = joined[id(it)]
+                it.translation = " ".join(t for t, _ in parts if t)
+                if all(sc is not None for _, sc in parts):
+                    it.score = float(np.mean([sc for _, sc in parts]))
         return items
 

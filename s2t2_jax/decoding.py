@@ -1,9 +1,10 @@
 """Token generation with the reference's `generate()` semantics, as one compiled XLA program.
 
-Greedy search, multinomial sampling (temperature -> top-k -> top-p, the reference's warper order)
-and beam search (length penalty, `early_stopping` True/False/"never", `num_return_sequences`) run
-in one jitted function: the encoder once, cross-attention keys/values projected once, then a
-`lax.while_loop` of decode steps over a static cache, which stops once every row has ended.
+Greedy search, multinomial sampling and beam search (length penalty, `early_stopping`
+True/False/"never", `num_return_sequences`), with the reference's logits processors and sampling
+warpers in its order (`processors.py`), run in one jitted function: the encoder once,
+cross-attention keys/values projected once, then a `lax.while_loop` of decode steps over a static
+cache, which stops once every row has ended.
 
 The loop knows the model only as "token ids + cache -> logits + cache" (`model.decode` over the
 decoder's one `KVCache`, rows grouped per item as `[B, G]`: G beams, or samples of one input) plus
@@ -34,7 +35,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from s2t2_jax import model as M
-from s2t2_jax.config import ModelConfig
+from s2t2_jax import processors as P
+from s2t2_jax.config import GENERATION_DEFAULTS, ModelConfig
 from s2t2_jax.decoder import KVCache
 from s2t2_jax.encoder import QUERY_BLOCK, min_input_samples
 
@@ -50,11 +52,11 @@ class Plan:
     num_beams: int
     do_sample: bool
     early_stopping: bool | str
-    top_k: int  # 0: no top-k warper
-    use_top_p: bool  # whether the top-p warper runs (its threshold is traced)
     num_return_sequences: int
     dtype: str
     query_block: int  # the encoder's inference attention block (`encoder.QUERY_BLOCK`)
+    proc: P.Processors  # which logits processors and warpers run
+    return_scores: bool  # greedy/sampling: sum log-probs (beam search always has its scores)
 
 
 @flax.struct.dataclass
@@ -73,38 +75,46 @@ class LoopState:
 
     step: jax.Array  # [] int32, tokens generated so far
     tokens: jax.Array  # [B, G, W] int32, running rows (start token first, pad where unwritten)
-    scores: jax.Array  # [B, G] float32, beam log-prob sums (zeros unless beam search)
+    scores: jax.Array  # [B, G] float32, beam log-prob sums; greedy/sampling: chosen tokens' log-probs
     done: jax.Array  # [B, G] bool: row ended (greedy/sampling) or item done (beam search)
     cache: KVCache
     hyps: Hypotheses | None  # beam search only
 
 # --------------------------------------------------------------------------- options
 
-# The generation settings `generate` implements (of `config.GENERATION_DEFAULTS`).
-_SUPPORTED = {
-    "max_length", "max_new_tokens", "min_length", "min_new_tokens", "num_beams", "length_penalty",
-    "early_stopping", "do_sample", "temperature", "top_k", "top_p", "num_return_sequences",
+# Settings accepted and ignored: they do not change the ids (caching, output form, assistants).
+_NO_EFFECT = {
+    "use_cache", "cache_implementation", "cache_config", "return_legacy_cache", "low_memory",
+    "output_attentions", "output_hidden_states", "output_scores", "output_logits",
+    "return_dict_in_generate", "num_assistant_tokens", "num_assistant_tokens_schedule",
+    "assistant_confidence_threshold", "max_matching_ngram_size",
 }
 
 
 def _resolve(
-    config: ModelConfig, opts: dict[str, Any], dtype: Any, query_block: int = QUERY_BLOCK
+    config: ModelConfig, opts: dict[str, Any], dtype: Any, query_block: int = QUERY_BLOCK,
+    return_scores: bool = False,
 ) -> tuple[Plan, dict[str, Any]]:
     """Fill unset options from the config's generation defaults and validate them (no compiling)."""
-    d = config.generation_defaults()
-    unknown = set(opts) - _SUPPORTED
+    unknown = set(opts) - set(GENERATION_DEFAULTS)
     if unknown:
         raise TypeError(f"unknown generation options: {sorted(unknown)}")
-    get = lambda k: d[k] if opts.get(k) is None else opts[k]  # noqa: E731
-    max_new = get("max_new_tokens")
-    if max_new is None and get("max_length") is None:  # the reference: a TypeError
+    ids = dict(pad_token_id=config.pad_id, bos_token_id=config.bos_id, eos_token_id=config.eos_id,
+               decoder_start_token_id=config.start_token_id)
+    for name, value in ids.items():
+        if opts.get(name) is not None and opts[name] != value:
+            raise ValueError(f"{name}={opts[name]!r} differs from the model config's {value}: "
+                             "set it in the config (`dataclasses.replace`)")
+    s = {**config.generation_defaults(), **{k: v for k, v in opts.items() if v is not None}}
+    P.check_supported(s)
+    max_new = s["max_new_tokens"]
+    if max_new is None and s["max_length"] is None:  # the reference: a TypeError
         raise ValueError("max_length is null in the model's generation config: pass max_new_tokens")
-    max_new = get("max_length") - 1 if max_new is None else max_new  # max_length counts the start
-    num_beams, do_sample, early = get("num_beams"), bool(get("do_sample")), get("early_stopping")
-    temperature, top_k, top_p = float(get("temperature")), int(get("top_k") or 0), float(get("top_p"))
-    num_ret, lp = int(get("num_return_sequences")), float(get("length_penalty"))
-    min_new = opts.get("min_new_tokens")  # takes precedence over min_length
-    min_new = max(int(get("min_length") or 0) - 1, 0) if min_new is None else max(int(min_new), 0)
+    max_new = s["max_length"] - 1 if max_new is None else max_new  # max_length counts the start
+    num_beams, do_sample, early = s["num_beams"], bool(s["do_sample"]), s["early_stopping"]
+    num_ret, lp = int(s["num_return_sequences"]), float(s["length_penalty"])
+    min_new = s["min_new_tokens"]  # takes precedence over min_length, as the reference
+    min_new = max(int(s["min_length"] or 0) - 1, 0) if min_new is None else max(int(min_new), 0)
 
     limit = config.decoder.num_positions - 1 - config.decoder.pad_token_id
     if not isinstance(max_new, int | np.integer) or not 1 <= max_new <= limit:
@@ -122,23 +132,15 @@ def _resolve(
         raise ValueError(f"greedy search returns one sequence per input, not num_return_sequences={num_ret}")
     if num_beams > 1 and num_ret > num_beams:
         raise ValueError(f"num_return_sequences={num_ret} must be <= num_beams={num_beams}")
-    if do_sample:
-        if not temperature > 0.0:
-            raise ValueError(f"temperature={temperature} must be > 0 when sampling")
-        if not 0.0 < top_p <= 1.0:
-            raise ValueError(f"top_p={top_p} must be in (0, 1]")
-        if top_k < 0:
-            raise ValueError(f"top_k={top_k} must be >= 0")
+    proc, knobs = P.resolve(s, config.decoder.vocab_size, config.eos_id, int(num_beams), do_sample,
+                            int(max_new))
     plan = Plan(
         max_new_tokens=int(max_new), num_beams=int(num_beams), do_sample=do_sample,
-        early_stopping=early if num_beams > 1 else False,
-        top_k=top_k if do_sample else 0, use_top_p=do_sample and top_p < 1.0,
-        num_return_sequences=num_ret, dtype=jnp.dtype(dtype).name, query_block=int(query_block),
+        early_stopping=early if num_beams > 1 else False, num_return_sequences=num_ret,
+        dtype=jnp.dtype(dtype).name, query_block=int(query_block), proc=proc,
+        return_scores=bool(return_scores) and num_beams == 1,
     )
-    knobs = dict(
-        length_penalty=np.float32(lp), temperature=np.float32(temperature if do_sample else 1.0),
-        top_p=np.float32(top_p), min_new_tokens=np.int32(min(min_new, max_new)),
-    )
+    knobs.update(length_penalty=np.float32(lp), min_new_tokens=np.int32(min(min_new, max_new)))
     return plan, knobs
 
 
@@ -165,72 +167,40 @@ def _argmax(x: jax.Array) -> jax.Array:
     return jnp.min(jnp.where(x == m, jnp.arange(x.shape[-1]), x.shape[-1]), -1).astype(jnp.int32)
 
 
-def _pick_k(x: jax.Array, ids: jax.Array, k: int) -> tuple[jax.Array, jax.Array]:
-    """The k best of `x [R, n]` by (value desc, id asc), one max-reduction at a time."""
-    big = jnp.iinfo(jnp.int32).max
-
-    def pick(i, c):
-        taken, vals, idx = c
-        m = jnp.where(taken, -jnp.inf, x).max(-1)
-        j = jnp.min(jnp.where((x == m[:, None]) & ~taken, ids, big), -1)
-        return taken | (ids == j[:, None]), vals.at[:, i].set(m), idx.at[:, i].set(j)
-
-    r = x.shape[0]
-    init = (jnp.zeros(x.shape, bool), jnp.zeros((r, k), x.dtype), jnp.zeros((r, k), jnp.int32))
-    return jax.lax.fori_loop(0, k, pick, init)[1:]
+_pick_k, _top_k = P.pick_k, P.top_k
 
 
-def _top_k(x: jax.Array, k: int) -> tuple[jax.Array, jax.Array]:
-    """`lax.top_k(x [R, n], k)` (best first, ties to the lower index) without sorting `n` values.
-
-    Inside a while loop XLA:CPU lowers `lax.top_k` to a full sort (~60 ms for the 8 x 51120 beam
-    candidates). Here: split `n` into chunks, keep the k chunks with the largest maxima (they hold
-    the k best values), then pick k times from those k*w candidates (~0.3 ms).
-    """
-    r, n = x.shape
-    w = max(1, min(128, n // (4 * k)))
-    c = -(-n // w)
-    chunks = jnp.pad(x, ((0, 0), (0, c * w - n)), constant_values=-jnp.inf).reshape(r, c, w)
-    _, best = _pick_k(chunks.max(-1), jnp.broadcast_to(jnp.arange(c), (r, c)), k)  # [R, k]
-    cand = jnp.take_along_axis(chunks, best[..., None], 1).reshape(r, k * w)
-    return _pick_k(cand, (best[..., None] * w + jnp.arange(w)).reshape(r, k * w), k)
-
-
-def _logits_to_scores(logits: jax.Array, step: jax.Array, plan: Plan, knobs: dict, eos: int):
-    """Logits `[B*G, V]` -> processed scores: EOS ban (min new tokens), then sampling warpers."""
+def _logits_to_scores(logits: jax.Array, tokens: jax.Array, step: jax.Array, plan: Plan, knobs: dict,
+                      eos: int) -> jax.Array:
+    """Logits `[R, V]` + running rows `[R, W]` -> processed scores (`processors.apply`); beam
+    search processes log-probs, as the reference."""
     scores = logits.astype(jnp.float32)
     if plan.num_beams > 1:
         scores = jax.nn.log_softmax(scores, axis=-1)
-    scores = jnp.where(
-        (step < knobs["min_new_tokens"]) & (jnp.arange(scores.shape[-1]) == eos), -jnp.inf, scores
-    )
-    if not plan.do_sample:
-        return scores
-    keep_min = 2 if plan.num_beams > 1 else 1
-    scores = scores / knobs["temperature"]
-    ranked = None  # the best scores, sorted descending, when we have them
-    if plan.top_k:
-        ranked = _top_k(scores, min(max(plan.top_k, keep_min), scores.shape[-1]))[0]
-        scores = jnp.where(scores < ranked[:, -1:], -jnp.inf, scores)
-    if plan.use_top_p:  # the reference: drop the low tail whose mass is <= 1 - top_p
-        if ranked is None:
-            ranked = -jnp.sort(-scores, axis=-1)
-        ascending = jnp.flip(ranked, -1)
-        tail = jnp.flip(jnp.cumsum(jax.nn.softmax(ascending, axis=-1), axis=-1), -1)
-        keep = (tail > 1.0 - knobs["top_p"]) | (jnp.arange(ranked.shape[-1]) < keep_min)
-        cut = jnp.take_along_axis(ranked, keep.sum(-1, keepdims=True) - 1, -1)
-        scores = jnp.where(scores < cut, -jnp.inf, scores)
-    return scores
+    return P.apply(scores, tokens, step, plan.proc, knobs, eos)
 
 
-def _greedy_update(s: LoopState, scores: jax.Array, key, pad: int, eos: int) -> LoopState:
-    """Pick each row's next token from `scores [B, G, V]` (argmax or a sample); ended rows get pad."""
-    if key is not None:  # `jax.random.categorical`, with the faster argmax
-        scores = scores + jax.random.gumbel(key, scores.shape)
-    nxt = _argmax(scores)
+def _greedy_update(s: LoopState, scores: jax.Array, key, plan: Plan, pad: int, eos: int) -> LoopState:
+    """Pick each row's next token from `scores [B, G, V]` (argmax or a sample); ended rows get pad.
+
+    With `plan.return_scores`, running rows add the chosen token's log-softmax of `scores`.
+    """
+    noisy = scores if key is None else scores + jax.random.gumbel(key, scores.shape)  # sampling
+    nxt = _argmax(noisy)
+    if plan.return_scores:
+        chosen = jnp.take_along_axis(scores, nxt[..., None], -1)[..., 0]
+        logp = chosen - jax.nn.logsumexp(scores, axis=-1)
+        s = s.replace(scores=s.scores + jnp.where(s.done, 0.0, logp))
     nxt = jnp.where(s.done, pad, nxt)  # [B, G]
     tokens = jax.lax.dynamic_update_slice(s.tokens, nxt[..., None], (0, 0, s.step + 1))
     return s.replace(step=s.step + 1, tokens=tokens, done=s.done | (nxt == eos))
+
+
+def _mean_scores(s: LoopState, eos: int) -> jax.Array:
+    """Greedy/sampling scores `[R]`: the mean log-prob over each row's tokens up to its EOS."""
+    ended = s.tokens[..., 1:] == eos  # [B, G, W-1]
+    count = jnp.where(ended.any(-1), jnp.argmax(ended, -1) + 1, s.step)
+    return (s.scores / count).reshape(-1)
 
 
 def _penalise(sum_logprobs: jax.Array, length, lp: jax.Array) -> jax.Array:
@@ -302,8 +272,9 @@ def _beam_update(s: LoopState, logp: jax.Array, key, plan: Plan, knobs: dict, pa
     )
 
 
-def _finalize_beams(s: LoopState, plan: Plan, knobs: dict, eos: int) -> tuple[jax.Array, jax.Array]:
-    """Best R hypotheses per item -> ids `[B*R, W]` and the reference's output width."""
+def _finalize_beams(s: LoopState, plan: Plan, knobs: dict, eos: int):
+    """Best R hypotheses per item -> ids `[B*R, W]`, the reference's output width and its
+    `sequences_scores` `[B*R]`."""
     b, g, width = s.tokens.shape
     # Items still running add every running beam (generated_len = steps run, no EOS).
     hyps = _add_hyps(s.hyps, _penalise(s.scores, s.step, knobs["length_penalty"]), s.tokens,
@@ -311,14 +282,15 @@ def _finalize_beams(s: LoopState, plan: Plan, knobs: dict, eos: int) -> tuple[ja
     r = plan.num_return_sequences
     ids, length = hyps.tokens[:, :r].reshape(b * r, width), hyps.length[:, :r].reshape(-1)
     ids = jnp.where(jnp.arange(width) == length[:, None], eos, ids)  # EOS where it fits
-    return ids, jnp.minimum(length.max() + 1, width)
+    return ids, jnp.minimum(length.max() + 1, width), hyps.scores[:, :r].reshape(-1)
 
 
 # --------------------------------------------------------------------------- the program
 
 
 def _decode_loop(params: Params, config: ModelConfig, enc, enc_mask, key, knobs, plan: Plan):
-    """Encoder states `[B, S, D]` + frame mask `[B, S]` -> ids `[B*R, W]`, number of valid columns."""
+    """Encoder states `[B, S, D]` + frame mask `[B, S]` -> ids `[B*R, W]`, number of valid
+    columns, scores `[B*R]` (None for greedy/sampling without `plan.return_scores`)."""
     dtype = jnp.dtype(plan.dtype)
     g = plan.num_beams if plan.num_beams > 1 else (plan.num_return_sequences if plan.do_sample else 1)
     b, width = enc.shape[0], plan.max_new_tokens + 1
@@ -344,16 +316,18 @@ def _decode_loop(params: Params, config: ModelConfig, enc, enc_mask, key, knobs,
         tok = jax.lax.dynamic_index_in_dim(s.tokens, s.step, axis=2, keepdims=False)  # [B, G]
         logits, cache = M.decode(params, config, tok.reshape(b * g, 1), cache=s.cache, dtype=dtype)
         s = s.replace(cache=cache)
-        scores = _logits_to_scores(logits[:, 0], s.step, plan, knobs, eos).reshape(b, g, -1)
+        scores = _logits_to_scores(logits[:, 0], s.tokens.reshape(b * g, width), s.step, plan, knobs, eos)
+        scores = scores.reshape(b, g, -1)
         step_key = jax.random.fold_in(key, s.step) if plan.do_sample else None
         if beams:
             return _beam_update(s, scores, step_key, plan, knobs, pad, eos)
-        return _greedy_update(s, scores, step_key, pad, eos)
+        return _greedy_update(s, scores, step_key, plan, pad, eos)
 
     state = jax.lax.while_loop(cond, body, state)  # a while loop, not a scan: see the module doc
     if beams:
         return _finalize_beams(state, plan, knobs, eos)
-    return state.tokens.reshape(b * g, width), state.step + 1
+    scores = _mean_scores(state, eos) if plan.return_scores else None
+    return state.tokens.reshape(b * g, width), state.step + 1, scores
 
 
 def _cast(params: Params, dtype: jnp.dtype) -> Params:
@@ -381,6 +355,11 @@ _from_encoder_jit = jax.jit(_from_encoder, static_argnames=("config", "plan"))
 # --------------------------------------------------------------------------- public API
 
 
+def _output(ids, width, scores, return_scores: bool):
+    ids = np.asarray(ids)[:, : int(width)]
+    return (ids, np.asarray(scores, np.float32)) if return_scores else ids
+
+
 def generate(
     params: Params, config: ModelConfig, input_values, attention_mask=None, *,
     max_new_tokens: int | None = None, min_new_tokens: int | None = None,
@@ -388,17 +367,22 @@ def generate(
     early_stopping: bool | str | None = None, do_sample: bool | None = None,
     temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
     seed: int = 0, num_return_sequences: int | None = None, dtype: Any = jnp.float32,
-    query_block: int = QUERY_BLOCK,
-) -> np.ndarray:
+    query_block: int = QUERY_BLOCK, return_scores: bool = False, **options: Any,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Translate audio `[B, samples]` (+ sample mask `[B, samples]`) into token ids `[B*R, W]`.
 
     Options left None take the model config's generation defaults, as the reference's
-    `generate()` does. Rows are laid out as the reference returns them: the decoder start token
-    first, then the generated tokens; after EOS (greedy/sampling: pad; beam search: EOS, then pad).
-    `W` is the reference's width: 1 + steps run for greedy/sampling; for beam search
-    `min(longest returned hypothesis + 1, max_new_tokens + 1)`. R = num_return_sequences rows per
-    input, consecutive. Sampling is reproducible for a `seed` (it does not reproduce torch's RNG).
-    `min_new_tokens` bans EOS before that many tokens (the reference's option of that name).
+    `generate()` does; `options` takes any other setting of `config.GENERATION_DEFAULTS` (the
+    logits processors and warpers of `s2t2_jax.processors`; settings we lack raise `ValueError`
+    naming themselves, before compiling). Rows are laid out as the reference returns them: the
+    decoder start token first, then the generated tokens; after EOS (greedy/sampling: pad; beam
+    search: EOS, then pad). `W` is the reference's width: 1 + steps run for greedy/sampling; for
+    beam search `min(longest returned hypothesis + 1, max_new_tokens + 1)`. R =
+    num_return_sequences rows per input, consecutive. Sampling is reproducible for a `seed` (it
+    does not reproduce torch's RNG).
+    `return_scores=True` returns `(ids, scores [B*R] float32)`: beam search, the reference's
+    `sequences_scores`; greedy/sampling, the mean over each row's tokens (up to and including EOS)
+    of the log-softmax of the processed scores at the chosen token.
     `dtype=jnp.bfloat16` computes in bfloat16 (not faster than float32 on a 2-core AVX-512 CPU).
     `query_block`: the encoder's inference self-attention runs in blocks of this many queries
     over longer inputs (0: never); static, like the generation plan.
@@ -407,30 +391,30 @@ def generate(
     opts = dict(max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens, num_beams=num_beams,
                 length_penalty=length_penalty, early_stopping=early_stopping, do_sample=do_sample,
                 temperature=temperature, top_k=top_k, top_p=top_p,
-                num_return_sequences=num_return_sequences)
-    plan, knobs = _resolve(config, opts, dtype, query_block)
+                num_return_sequences=num_return_sequences, **options)
+    plan, knobs = _resolve(config, opts, dtype, query_block, return_scores)
     _check_audio(config, input_values, attention_mask)
     x = jnp.asarray(input_values, jnp.float32)
     mask = None if attention_mask is None else jnp.asarray(attention_mask, jnp.int32)
-    ids, width = _from_audio_jit(params, x, mask, jax.random.PRNGKey(seed), knobs, config=config, plan=plan)
-    return np.asarray(ids)[:, : int(width)]
+    out = _from_audio_jit(params, x, mask, jax.random.PRNGKey(seed), knobs, config=config, plan=plan)
+    return _output(*out, return_scores)
 
 
 def generate_from_encoder(
     params: Params, config: ModelConfig, enc, enc_mask=None, *, seed: int = 0,
-    dtype: Any = jnp.float32, **options: Any,
-) -> np.ndarray:
+    dtype: Any = jnp.float32, return_scores: bool = False, **options: Any,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """`generate` starting from encoder states `[B, S, D]` (after `enc_to_dec_proj`) and frame
     mask `[B, S]` (None: all frames real), e.g. the output of `model.encode`."""
-    plan, knobs = _resolve(config, options, dtype)
+    plan, knobs = _resolve(config, options, dtype, return_scores=return_scores)
     if np.ndim(enc) != 3 or np.shape(enc)[-1] != config.decoder.d_model:
         raise ValueError(f"encoder states must be [batch, frames, {config.decoder.d_model}], "
                          f"got {np.shape(enc)}")
     enc = jnp.asarray(enc)
     mask = jnp.ones(enc.shape[:2], bool) if enc_mask is None else jnp.asarray(enc_mask, bool)
     key = jax.random.PRNGKey(seed)
-    ids, width = _from_encoder_jit(params, enc, mask, key, knobs, config=config, plan=plan)
-    return np.asarray(ids)[:, : int(width)]
+    out = _from_encoder_jit(params, enc, mask, key, knobs, config=config, plan=plan)
+    return _output(*out, return_scores)
 
 
 def compile_count() -> int:

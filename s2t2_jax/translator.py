@@ -120,11 +120,13 @@ class SpeechTranslator:
 
     def batcher(self, batch_size: int = 8, chunk_seconds: float | None = None,
                 bucket_seconds: tuple[float, ...] | None = None, **options: Any):
-        """A `batching.Batcher` bound to this model and generation `options`."""
+        """A `batching.Batcher` bound to this model and generation `options`; it scores every
+        translation (`decoding.generate(..., return_scores=True)`)."""
         proc = self.processor
+        options = {k: v for k, v in options.items() if k != "return_scores"}
 
-        def generate_ids(x: jax.Array, mask: jax.Array) -> np.ndarray:
-            return generate(self.params, self.config, x, mask, **options)
+        def generate_ids(x: jax.Array, mask: jax.Array) -> tuple[np.ndarray, np.ndarray]:
+            return generate(self.params, self.config, x, mask, return_scores=True, **options)
 
         return Batcher(
             generate_ids=generate_ids,
@@ -136,10 +138,13 @@ class SpeechTranslator:
         )
 
     def translate(self, audio: Any, batch_size: int = 8, chunk_seconds: float | None = None,
-                  progress: bool = False, **options: Any) -> list[str]:
+                  progress: bool = False, return_scores: bool = False,
+                  **options: Any) -> list[str] | list[tuple[str, float]]:
         """German text for each input: a path, an array at the model's rate, or a list of either.
 
-        Raises the first input's error (e.g. `AudioError`) if any input cannot be translated.
+        `return_scores=True`: `(text, score)` pairs, the score as `decoding.generate` gives it
+        (chunked audio: the mean over its chunks). Raises the first input's error (e.g.
+        `AudioError`) if any input cannot be translated.
         """
         if isinstance(audio, (str, os.PathLike)) or (isinstance(audio, np.ndarray) and audio.ndim == 1):
             audio = [audio]
@@ -153,4 +158,6 @@ class SpeechTranslator:
         for it in items:
             if it.error is not None:
                 raise AudioError(it.error)
+        if return_scores:
+            return [(it.translation, it.score) for it in items]
         return [it.translation for it in items]

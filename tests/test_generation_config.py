@@ -264,8 +264,6 @@ def test_generation_config_option(converted, tmp_path, capsys):
         assert match in capsys.readouterr().err
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="decoding.generate does not take no_repeat_ngram_size / repetition_penalty yet")
 def test_repetition_flags(converted, capsys):
     src, model_dir, paths = converted
     args = ["translate", "--model", str(model_dir), *paths, "--no-progress",
