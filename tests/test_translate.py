@@ -65,11 +65,24 @@ def test_files_match_reference_processor_and_generate(model_dir, ref_model, caps
     audio = [load_audio(p) for p in paths]
     feats = proc(audio=audio, sampling_rate=16000, padding=True, return_tensors="pt")
     with torch.no_grad():
-        ids = ref_model.generate(feats.input_values, attention_mask=feats.attention_mask,
-                                 max_new_tokens=6)
+        out = ref_model.generate(feats.input_values, attention_mask=feats.attention_mask,
+                                 max_new_tokens=6, output_scores=True, return_dict_in_generate=True)
+    ids = out.sequences
     want = proc.batch_decode(ids, skip_special_tokens=True)
     assert [r["translation"] for r in recs] == want
     assert any(want)
+    # "score": the mean log-softmax of the chosen tokens up to and including EOS (the reference's
+    # normalised transition scores, averaged).
+    logp = torch.stack([torch.log_softmax(s, -1) for s in out.scores], 1)  # [B, steps, V]
+    chosen = logp.gather(-1, ids[:, 1:, None])[..., 0].numpy()
+    eos = ref_model.config.decoder.eos_token_id
+    ended = np.cumsum(ids[:, 1:].numpy() == eos, 1) - (ids[:, 1:].numpy() == eos)  # after EOS
+    want_scores = [chosen[i][ended[i] == 0].mean() for i in range(len(paths))]
+    np.testing.assert_allclose([r["score"] for r in recs], want_scores, atol=1e-4, rtol=0)
+    texts_scores = SpeechTranslator.from_pretrained(model_dir).translate(paths, max_new_tokens=6,
+                                                                        return_scores=True)
+    assert [t for t, _ in texts_scores] == want
+    np.testing.assert_allclose([sc for _, sc in texts_scores], want_scores, atol=1e-4, rtol=0)
     assert recs[1]["seconds"] == pytest.approx(4.1, abs=0.1)
 
 
