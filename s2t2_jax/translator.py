@@ -120,11 +120,12 @@ class SpeechTranslator:
 
     def batcher(self, batch_size: int = 8, chunk_seconds: float | None = None,
                 bucket_seconds: tuple[float, ...] | None = None, **options: Any):
-        """A `batching.Batcher` bound to this model and generation `options`."""
+        """A `batching.Batcher` bound to this model and generation `options`; every row is
+        translated as its input alone (`padding_invariant`), whatever its batch and bucket."""
         proc = self.processor
 
         def generate_ids(x: jax.Array, mask: jax.Array) -> np.ndarray:
-            return generate(self.params, self.config, x, mask, **options)
+            return generate(self.params, self.config, x, mask, padding_invariant=True, **options)
 
         return Batcher(
             generate_ids=generate_ids,
@@ -146,9 +147,9 @@ class SpeechTranslator:
         items = []
         for i, a in enumerate(audio):
             if isinstance(a, (str, os.PathLike)):
-                items.append(Item(str(a), path=Path(a)))
+                items.append(Item(str(a), path=Path(a), index=i))
             else:
-                items.append(Item(f"<array {i}>", audio=np.asarray(a)))
+                items.append(Item(f"<array {i}>", audio=np.asarray(a), index=i))
         self.batcher(batch_size, chunk_seconds, **options).translate(items, progress=progress)
         for it in items:
             if it.error is not None:
