@@ -98,14 +98,14 @@ def run_ours(model_dir: Path, paths: list[Path], batch_size: int, n_new: int, qu
     out = {}
     for label in ("cold", "warm"):
         before = decoding.compile_count()
-        items = [Item(str(p), path=p) for p in paths]
+        items = [Item(str(p), path=p, index=i) for i, p in enumerate(paths)]
         t0 = time.perf_counter()
         batcher.translate(items)
         out[label] = time.perf_counter() - t0
         out[f"{label}_compiles"] = decoding.compile_count() - before
         assert all(it.error is None for it in items), [it.error for it in items if it.error]
     out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    lengths = sorted(len(it.audio) for it in items)  # the batcher's batches: sorted, then chunked
+    lengths = sorted(round(it.seconds * 16000) for it in items)  # the batcher's batches: sorted
     buckets = [pick_bucket(lengths[i:i + batch_size], batcher.buckets)
                for i in range(0, len(lengths), batch_size)]
     out["buckets_used"] = len(set(buckets))

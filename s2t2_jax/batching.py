@@ -1,16 +1,22 @@
 """Batched translation of audio files and arrays: inputs, length buckets, devices, chunking.
 
 Inputs are files, folders of them, or manifests (`s2t2_jax.manifest`; only the audio column is
-used). They are sorted by length and padded to a small fixed set of bucket lengths, and every
-batch is padded to the same batch size, so a whole dataset compiles at most one program per
-bucket. Batches are split data-parallel over the local devices (`s2t2_jax.sharding.Layout`).
-Results come back in input order; a bad input gives an error record and never stops or loses
-the others.
+used). They are sorted by length from their headers (no decoding), loaded and resampled a few
+batches ahead of the model in threads (memory does not grow with the number of inputs), and
+padded to a small fixed set of bucket lengths; every batch is padded to the same batch size, so a
+whole dataset compiles at most one program per bucket. Batches are split data-parallel over the
+local devices (`s2t2_jax.sharding.Layout`); several hosts each take a length-balanced share
+(`take_shard`). Every row is translated as its file alone, whatever it is batched and padded
+with (the encoder's `padding_invariant` mode). Items come back as they finish (`Batcher.stream`);
+a bad input gives an error record and never stops or loses the others.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import itertools
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -38,16 +44,20 @@ class Item:
 
     name: str  # the path as given (manifest lines: see `_manifest_items`), or "<array N>"
     path: Path | None = None
-    audio: np.ndarray | None = None  # [samples] at the model's rate, once loaded
+    audio: np.ndarray | None = None  # [L] at the model's rate while loaded (dropped once done)
     error: str | None = None
     translation: str | None = None
+    index: int = 0  # the input's position among all inputs (`gather_inputs`)
+    seconds: float | None = None  # the audio's length, once loaded
     score: float | None = None  # `decoding.generate`'s score (chunked audio: the chunks' mean)
 
-    def record(self, sampling_rate: int) -> dict[str, Any]:
+    def record(self) -> dict[str, Any]:
+        """The item's JSON record: `{"index", "path", "translation", "seconds", "score"}` or
+        `{"index", "path", "error"}`."""
         if self.error is not None:
-            return {"path": self.name, "error": self.error}
-        seconds = 0.0 if self.audio is None else round(len(self.audio) / sampling_rate, 3)
-        out = {"path": self.name, "translation": self.translation, "seconds": seconds}
+            return {"index": self.index, "path": self.name, "error": self.error}
+        out = {"index": self.index, "path": self.name, "translation": self.translation,
+               "seconds": self.seconds}
         return out if self.score is None else {**out, "score": round(self.score, 6)}
 
 
@@ -81,18 +91,41 @@ def gather_inputs(inputs: Iterable[str]) -> list[Item]:
             items.extend(_manifest_items(p))
         else:
             items.append(Item(name, path=p))
+    for i, it in enumerate(items):
+        it.index = i
     return items
 
 
-def _estimated_samples(item: Item, rate: int) -> int:
-    """Length at the model's rate, from the file header when not loaded yet (0 if unknown)."""
+def estimated_samples(item: Item, rate: int) -> int:
+    """Length at the model's rate, from the file header when not loaded (no decoding; 0 if
+    unknown: the error is reported when the file is loaded)."""
     if item.audio is not None:
         return len(item.audio)
+    if item.path is None or item.error is not None:
+        return 0
     try:
         info = sf.info(str(item.path))
         return int(info.frames * rate / info.samplerate)
-    except Exception:  # reported properly when the file is loaded
+    except Exception:
         return 0
+
+
+def by_length(items: Sequence[Item], rate: int, workers: int = 8) -> list[Item]:
+    """`items` sorted by their header length, shortest first (ties: input order); the headers
+    are read in `workers` threads."""
+    with ThreadPoolExecutor(workers) as pool:
+        lengths = list(pool.map(lambda it: estimated_samples(it, rate), items))
+    order = sorted(range(len(items)), key=lambda i: (lengths[i], items[i].index, i))
+    return [items[i] for i in order]
+
+
+def take_shard(items: Sequence[Item], rate: int, num_shards: int, shard_index: int) -> list[Item]:
+    """Shard `shard_index` of `num_shards`: every `num_shards`-th input by header length, so every
+    shard gets about the same number of inputs and of audio seconds; sorted by length. Every host
+    computes the same split from the same inputs."""
+    if num_shards < 1 or not 0 <= shard_index < num_shards:
+        raise ValueError(f"shard index {shard_index} must be in [0, {num_shards})")
+    return by_length(items, rate)[shard_index::num_shards]
 
 
 def _chunks(x: np.ndarray, size: int, overlap: int) -> list[np.ndarray]:
@@ -157,69 +190,107 @@ class Batcher:
         size = int(self.chunk_seconds * self.sampling_rate)
         return _chunks(x, size, overlap=min(size // 5, self.sampling_rate))
 
-    def run(self, segments: list[np.ndarray], progress: tqdm | None = None
-            ) -> tuple[list[str], list[float | None]]:
-        """Texts and scores (None if `generate_ids` gives none) for waveforms, in fixed-shape
-        batches of similar lengths."""
-        order = sorted(range(len(segments)), key=lambda i: len(segments[i]))
-        texts: list[str] = [""] * len(segments)
-        scores: list[float | None] = [None] * len(segments)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
-            rows = [segments[i] for i in idx]
-            bucket = pick_bucket(rows, self.buckets)
-            rows += [rows[0]] * (self.batch_size - len(rows))  # fixed batch shape
-            feats = self.extract(rows, sampling_rate=self.sampling_rate, padding="max_length",
-                                 max_length=bucket, return_attention_mask=True)
-            feats = self.layout.put_batch(feats)
-            ids = self.generate_ids(feats["input_values"], feats["attention_mask"])
-            ids, row_scores = ids if isinstance(ids, tuple) else (ids, None)
-            for j, (i, text) in enumerate(zip(idx, self.decode_text(ids[:len(idx)]), strict=True)):
-                texts[i] = text
-                scores[i] = None if row_scores is None else float(row_scores[j])
-            if progress is not None:
-                progress.update(len(idx))
-        return texts, scores
+    def load(self, item: Item) -> Item:
+        """Read (or check) the item's audio at the model's rate and split it into segments;
+        a problem becomes the item's error. Runs in the loader threads."""
+        try:
+            if item.audio is None:
+                item.audio = load_audio(item.path, self.sampling_rate, min_samples=self.min_samples)
+            else:
+                item.audio = check_audio(item.audio, self.sampling_rate, self.min_samples,
+                                         source=item.name)
+            item.seconds = round(len(item.audio) / self.sampling_rate, 3)
+            self.segments(item)  # too long and not chunked: an error now, not at batch time
+        except (AudioError, OSError, ValueError) as e:
+            item.error, item.audio = str(e), None
+        return item
+
+    def run_batch(self, rows: list[np.ndarray]) -> list[tuple[str, float | None]]:
+        """Texts and scores (None if `generate_ids` gives none) for up to `batch_size` waveforms:
+        one fixed-shape program call (padded to the bucket of the longest, and with copies of the
+        first row up to the batch size)."""
+        n = len(rows)
+        bucket = pick_bucket(rows, self.buckets)
+        rows = rows + [rows[0]] * (self.batch_size - n)
+        feats = self.extract(rows, sampling_rate=self.sampling_rate, padding="max_length",
+                             max_length=bucket, return_attention_mask=True)
+        batch = self.layout.put_batch(feats)
+        ids = self.generate_ids(batch["input_values"], batch["attention_mask"])
+        ids, scores = ids if isinstance(ids, tuple) else (ids, None)
+        scores = [None] * n if scores is None else [float(x) for x in np.asarray(scores)[:n]]
+        return list(zip(self.decode_text(ids[:n]), scores, strict=True))
+
+    def stream(self, items: Sequence[Item], *, ordered: bool = False, workers: int = 4,
+               prefetch: int = 2, progress: bool = False) -> Iterator[Item]:
+        """Translate `items`, yielding each as soon as it is done (translated, or failed).
+
+        Items are sorted by header length (`by_length`; `ordered`: already sorted), and their
+        audio is read and resampled in `workers` threads, `prefetch` batches ahead of the model,
+        so loading overlaps compute. An item's audio is dropped once it is yielded: memory holds
+        about `prefetch + 2` batches of audio, however many items there are. Items that already
+        carry an error are yielded first.
+        """
+        todo = [it for it in items if it.error is None]
+        bar = _Progress(len(items), progress)
+        for it in items:
+            if it.error is not None:
+                yield bar.done(it)
+        if not ordered:
+            todo = by_length(todo, self.sampling_rate)
+        groups = iter([todo[i:i + self.batch_size] for i in range(0, len(todo), self.batch_size)])
+        queue: collections.deque[tuple[Item, int, np.ndarray]] = collections.deque()  # segments
+        # id(item) -> its segments' (text, score) (None: to run)
+        texts: dict[int, list[tuple[str, float | None] | None]] = {}
+        with ThreadPoolExecutor(workers) as pool:
+            loading: collections.deque = collections.deque(
+                [pool.submit(self.load, it) for it in g] for g in itertools.islice(groups, prefetch + 1))
+            while loading or queue:
+                if loading:
+                    futures = loading.popleft()
+                    loading.extend([pool.submit(self.load, it) for it in g]
+                                   for g in itertools.islice(groups, 1))
+                    for it in (f.result() for f in futures):
+                        if it.error is not None:
+                            yield bar.done(it)
+                            continue
+                        parts = self.segments(it)
+                        texts[id(it)] = [None] * len(parts)
+                        queue.extend((it, k, x) for k, x in enumerate(parts))
+                        it.audio = None  # the segments hold what is still needed
+                while len(queue) >= self.batch_size or (queue and not loading):
+                    batch = [queue.popleft() for _ in range(min(self.batch_size, len(queue)))]
+                    for (it, k, _), out in zip(batch, self.run_batch([x for _, _, x in batch]),
+                                               strict=True):
+                        texts[id(it)][k] = out
+                        if all(t is not None for t in texts[id(it)]):
+                            parts = texts.pop(id(it))
+                            it.translation = " ".join(t for t, _ in parts if t)
+                            if all(sc is not None for _, sc in parts):  # chunked: the chunks' mean
+                                it.score = float(np.mean([sc for _, sc in parts]))
+                            yield bar.done(it)
+        bar.close()
 
     def translate(self, items: list[Item], progress: bool = False, workers: int = 4) -> list[Item]:
-        """Load (in threads), check, chunk and translate items in place; returns them."""
-        rate = self.sampling_rate
-        todo = [it for it in items if it.error is None]
-        todo.sort(key=lambda it: _estimated_samples(it, rate))
-
-        def load(it: Item) -> None:
-            try:
-                if it.audio is None:
-                    it.audio = load_audio(it.path, rate, min_samples=self.min_samples)
-                else:
-                    it.audio = check_audio(it.audio, rate, self.min_samples, source=it.name)
-            except (AudioError, OSError, ValueError) as e:
-                it.error = str(e)
-
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(load, todo))
-        segs, owners = [], []
-        for it in todo:
-            if it.error is not None:
-                continue
-            try:
-                parts = self.segments(it)
-            except AudioError as e:
-                it.error = str(e)
-                continue
-            segs += parts
-            owners += [it] * len(parts)
-        bar = tqdm(total=len(segs), desc="translating", unit="seg", disable=not progress)
-        texts, scores = self.run(segs, bar)
-        bar.close()
-        joined: dict[int, list[tuple[str, float | None]]] = {}
-        for it, text, score in zip(owners, texts, scores, strict=True):
-            joined.setdefault(id(it), []).append((text, score))
-        for it in todo:
-            if it.error is None:
-                parts = joined[id(it)]
-                it.translation = " ".join(t for t, _ in parts if t)
-                if all(sc is not None for _, sc in parts):
-                    it.score = float(np.mean([sc for _, sc in parts]))
+        """Translate items in place (`stream`); returns them, in their order."""
+        for _ in self.stream(items, workers=workers, progress=progress):
+            pass
         return items
 
+
+class _Progress:
+    """A progress bar over items: files/s, and audio seconds/s in the postfix."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.bar = tqdm(total=total, desc="translating", unit="file", disable=not enabled)
+        self.audio = 0.0
+        self.start = time.perf_counter()
+
+    def done(self, item: Item) -> Item:
+        self.audio += item.seconds or 0.0
+        elapsed = max(time.perf_counter() - self.start, 1e-9)
+        self.bar.set_postfix_str(f"{self.audio / elapsed:.1f} audio-s/s", refresh=False)
+        self.bar.update(1)
+        return item
+
+    def close(self) -> None:
+        self.bar.close()

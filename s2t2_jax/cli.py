@@ -1,4 +1,4 @@
-"""The `s2t2-jax` command line: `convert`, `translate`, `train`, `export`."""
+"""The `s2t2-jax` command line: `convert`, `translate`, `merge`, `train`, `export`."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import json
 import sys
 from typing import Any
 
-from s2t2_jax.batching import gather_inputs
+import jax
+
+from s2t2_jax.batching import gather_inputs, take_shard
 from s2t2_jax.checkpoint import convert
 from s2t2_jax.export import export
 from s2t2_jax.generation_config import check_settings
+from s2t2_jax.records import RecordFile, merge, shard_path
 from s2t2_jax.train import add_train_parser
 from s2t2_jax.translator import SpeechTranslator, default_model_dir
 
@@ -50,6 +53,12 @@ def _translate(args: argparse.Namespace) -> int:
         repetition_penalty=args.repetition_penalty,
     ).items() if v is not None}
     settings = None if args.generation_config is None else _read_generation_config(args.generation_config)
+    if args.resume and not args.output:
+        raise ValueError("--resume needs --output (the file to resume)")
+    num_shards = jax.process_count() if args.num_shards is None else args.num_shards
+    shard_index = jax.process_index() if args.shard_index is None else args.shard_index
+    if num_shards < 1 or not 0 <= shard_index < num_shards:
+        raise ValueError(f"--shard-index {shard_index} must be in [0, --num-shards {num_shards})")
     items = gather_inputs(args.inputs)
     model = args.model
     if model is None:
@@ -60,19 +69,49 @@ def _translate(args: argparse.Namespace) -> int:
     batcher = tr.batcher(args.batch_size, args.chunk_seconds,
                          tuple(args.bucket_seconds) if args.bucket_seconds else None,
                          seed=args.seed, **options)
-    batcher.translate(items, progress=not args.no_progress and len(items) >= 16)
-    rate = batcher.sampling_rate
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    mine = take_shard(items, batcher.sampling_rate, num_shards, shard_index)  # sorted by length
+    sink = None
+    if args.output:
+        path = shard_path(args.output, num_shards, shard_index)
+        if num_shards > 1:
+            print(f"shard {shard_index} of {num_shards}: {len(mine)} of {len(items)} inputs -> {path}",
+                  file=sys.stderr)
+        sink = RecordFile(path, [it.name for it in items], {it.index for it in mine}, args.resume)
+        mine = [it for it in mine if it.index not in sink.done]
+    records = []
     try:
-        for it in items:
-            out.write(json.dumps(it.record(rate), ensure_ascii=False) + "\n")
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    failed = sum(it.error is not None for it in items)
+        for it in batcher.stream(mine, ordered=True,
+                                 progress=not args.no_progress and len(mine) >= 16):
+            if sink is not None:
+                sink.write(it.record())
+            else:
+                records.append(it.record())
+    except BaseException:
+        if sink is not None:
+            sink.close()  # what was written stays, for --resume
+        raise
+    if sink is not None:
+        records = sink.finish()
+    else:
+        for rec in sorted(records, key=lambda r: r["index"]):
+            sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    failed = sum("error" in r for r in records)
     if failed:
-        print(f"{failed} of {len(items)} inputs failed", file=sys.stderr)
+        print(f"{failed} of {len(records)} inputs failed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    names = [it.name for it in gather_inputs(args.inputs)] if args.inputs else None
+    records, missing = merge(args.out, args.shards, names)
+    failed = sum("error" in r for r in records)
+    print(f"merged {len(records)} records from {len(args.shards)} shards -> {args.out}"
+          + (f"; {failed} failed" if failed else ""), file=sys.stderr)
+    if missing:
+        shown = ", ".join(str(i) if names is None else f"{i} ({names[i]})" for i in missing[:20])
+        more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""
+        print(f"{len(missing)} inputs missing from every shard: {shown}{more}", file=sys.stderr)
+    return 1 if failed or missing else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,7 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None,
                    help="converted folder, HF folder or hub id (default: the shipped small "
                    "English->German model, s2t2_jax/default_model)")
-    p.add_argument("--output", help="write JSON lines here instead of stdout")
+    p.add_argument("--output", help="write JSON lines here instead of stdout: each record as its "
+                   "input finishes, the whole file in input order at the end (written atomically)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep --output's successful records and translate only the other inputs "
+                   "(failed ones again)")
+    p.add_argument("--num-shards", type=int, default=None,
+                   help="split the inputs into this many length-balanced shards (default: "
+                   "jax.process_count(), the hosts of the distributed runtime)")
+    p.add_argument("--shard-index", type=int, default=None,
+                   help="the shard to translate (default: jax.process_index()); with several "
+                   "shards --output OUT.jsonl is written as OUT-0000I-of-0000N.jsonl")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--chunk-seconds", type=float, default=None,
                    help="split audio longer than the largest bucket into overlapping windows")
@@ -139,6 +188,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--step", type=int, help="checkpoint (optimizer update) of a run folder")
     p.add_argument("--force", action="store_true", help="replace a non-empty OUT")
     p.set_defaults(func=_export)
+
+    p = sub.add_parser(
+        "merge", help="join translate shard outputs into one input-ordered file",
+        description="Join the JSON-lines outputs of `translate --num-shards N` into OUT, one record "
+        "per input in input order. Reports inputs missing from every shard (give the translate "
+        "INPUTs with --inputs to check all of them); exit code 1 if any is missing or failed.",
+    )
+    p.add_argument("out", help="merged output file (written atomically)")
+    p.add_argument("shards", nargs="+", metavar="SHARD")
+    p.add_argument("--inputs", nargs="+", metavar="INPUT",
+                   help="the INPUTs given to translate: check records against them, find every "
+                   "missing one")
+    p.set_defaults(func=_merge)
 
     add_train_parser(sub)
     return parser

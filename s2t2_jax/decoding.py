@@ -57,6 +57,7 @@ class Plan:
     query_block: int  # the encoder's inference attention block (`encoder.QUERY_BLOCK`)
     proc: P.Processors  # which logits processors and warpers run
     return_scores: bool  # greedy/sampling: sum log-probs (beam search always has its scores)
+    padding_invariant: bool  # rows encoded as if alone (`encoder.Wav2Vec2Encoder`)
 
 
 @flax.struct.dataclass
@@ -93,7 +94,7 @@ _NO_EFFECT = {
 
 def _resolve(
     config: ModelConfig, opts: dict[str, Any], dtype: Any, query_block: int = QUERY_BLOCK,
-    return_scores: bool = False,
+    return_scores: bool = False, padding_invariant: bool = False,
 ) -> tuple[Plan, dict[str, Any]]:
     """Fill unset options from the config's generation defaults and validate them (no compiling)."""
     unknown = set(opts) - set(GENERATION_DEFAULTS)
@@ -139,6 +140,7 @@ def _resolve(
         early_stopping=early if num_beams > 1 else False, num_return_sequences=num_ret,
         dtype=jnp.dtype(dtype).name, query_block=int(query_block), proc=proc,
         return_scores=bool(return_scores) and num_beams == 1,
+        padding_invariant=bool(padding_invariant),
     )
     knobs.update(length_penalty=np.float32(lp), min_new_tokens=np.int32(min(min_new, max_new)))
     return plan, knobs
@@ -339,7 +341,7 @@ def _from_audio(params, input_values, attention_mask, key, knobs, config: ModelC
     _TRACES[0] += 1
     params = _cast(params, jnp.dtype(plan.dtype))
     enc, enc_mask = M.encode(params, config, input_values, attention_mask, jnp.dtype(plan.dtype),
-                             plan.query_block)
+                             plan.query_block, plan.padding_invariant)
     return _decode_loop(params, config, enc, enc_mask, key, knobs, plan)
 
 
@@ -367,7 +369,8 @@ def generate(
     early_stopping: bool | str | None = None, do_sample: bool | None = None,
     temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
     seed: int = 0, num_return_sequences: int | None = None, dtype: Any = jnp.float32,
-    query_block: int = QUERY_BLOCK, return_scores: bool = False, **options: Any,
+    query_block: int = QUERY_BLOCK, return_scores: bool = False, padding_invariant: bool = False,
+    **options: Any,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Translate audio `[B, samples]` (+ sample mask `[B, samples]`) into token ids `[B*R, W]`.
 
@@ -386,13 +389,16 @@ def generate(
     `dtype=jnp.bfloat16` computes in bfloat16 (not faster than float32 on a 2-core AVX-512 CPU).
     `query_block`: the encoder's inference self-attention runs in blocks of this many queries
     over longer inputs (0: never); static, like the generation plan.
+    `padding_invariant`: each row is encoded as its unpadded input alone, whatever it is padded
+    and batched with (see `encoder.Wav2Vec2Encoder`; batched translation uses it); off, a given
+    mask has the reference's batched semantics.
     Pass `params` as device arrays (`jax.device_put` once): numpy params are copied every call.
     """
     opts = dict(max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens, num_beams=num_beams,
                 length_penalty=length_penalty, early_stopping=early_stopping, do_sample=do_sample,
                 temperature=temperature, top_k=top_k, top_p=top_p,
                 num_return_sequences=num_return_sequences, **options)
-    plan, knobs = _resolve(config, opts, dtype, query_block, return_scores)
+    plan, knobs = _resolve(config, opts, dtype, query_block, return_scores, padding_invariant)
     _check_audio(config, input_values, attention_mask)
     x = jnp.asarray(input_values, jnp.float32)
     mask = None if attention_mask is None else jnp.asarray(attention_mask, jnp.int32)

@@ -53,14 +53,18 @@ def frame_mask(
 
 
 class ConvLayer(nn.Module):
-    """Conv1d -> optional norm (`layer`: LayerNorm over channels; `group`: per-channel GroupNorm)."""
+    """Conv1d -> optional norm (`layer`: LayerNorm over channels; `group`: per-channel GroupNorm).
+
+    `mask [B, F]` (this layer's real output frames; group norm only): the group norm's statistics
+    come from those frames alone, as for the unpadded input. None: over every frame (the reference).
+    """
 
     config: EncoderConfig
     layer_id: int
     dtype: jnp.dtype = jnp.float32
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, mask: jax.Array | None = None) -> jax.Array:
         cfg, i = self.config, self.layer_id
         x = nn.Conv(
             cfg.conv_dim[i], (cfg.conv_kernel[i],), strides=(cfg.conv_stride[i],), padding="VALID",
@@ -72,7 +76,7 @@ class ConvLayer(nn.Module):
             x = nn.GroupNorm(
                 num_groups=cfg.conv_dim[0], epsilon=1e-5, use_fast_variance=False,
                 dtype=self.dtype, name="layer_norm",
-            )(x)
+            )(x, mask=None if mask is None else jnp.broadcast_to(mask[:, :, None], x.shape))
         return ACT_FNS[cfg.feat_extract_activation](x)
 
 
@@ -180,15 +184,26 @@ class TransformerEncoder(nn.Module):
 
 
 class FeatureEncoder(nn.Module):
-    """`feature_extractor`: the conv stack, `[B, L, 1]` -> `[B, F, C]`."""
+    """`feature_extractor`: the conv stack, `[B, L, 1]` -> `[B, F, C]`.
+
+    `sample_mask [B, L]` (right padded): the group norm sees each row's real frames only (see
+    `ConvLayer`); real frames never depend on padding otherwise (valid convs). None: the reference.
+    """
 
     config: EncoderConfig
     dtype: jnp.dtype = jnp.float32
 
     @nn.compact
-    def __call__(self, h: jax.Array) -> jax.Array:
-        for i in range(self.config.num_feat_extract_layers):
-            h = ConvLayer(self.config, i, self.dtype, name=f"conv_layers_{i}")(h)
+    def __call__(self, h: jax.Array, sample_mask: jax.Array | None = None) -> jax.Array:
+        cfg = self.config
+        lengths = None if sample_mask is None else sample_mask.astype(jnp.int32).sum(-1)
+        for i in range(cfg.num_feat_extract_layers):
+            mask = None
+            if lengths is not None and cfg.feat_extract_norm == "group" and i == 0:
+                frames = (h.shape[1] - cfg.conv_kernel[0]) // cfg.conv_stride[0] + 1
+                real = (lengths - cfg.conv_kernel[0]) // cfg.conv_stride[0] + 1
+                mask = jnp.arange(frames)[None, :] < real[:, None]
+            h = ConvLayer(cfg, i, self.dtype, name=f"conv_layers_{i}")(h, mask)
         return h
 
 
@@ -223,18 +238,26 @@ class AdapterLayer(nn.Module):
 
 
 class Adapter(nn.Module):
-    """Optional adapter: projection + LayerNorm if widths differ, then the conv + GLU layers."""
+    """Optional adapter: projection + LayerNorm if widths differ, then the conv + GLU layers.
+
+    `lengths [B]` (real frames of each row): frames past them are zeroed before every conv, as
+    the unpadded input's zero padding. None: padded frames take part (the reference).
+    """
 
     config: EncoderConfig
     dtype: jnp.dtype = jnp.float32
 
     @nn.compact
-    def __call__(self, h: jax.Array) -> jax.Array:
+    def __call__(self, h: jax.Array, lengths: jax.Array | None = None) -> jax.Array:
         cfg = self.config
         if cfg.output_hidden_size != cfg.hidden_size:
             h = nn.Dense(cfg.output_hidden_size, dtype=self.dtype, name="proj")(h)
             h = LayerNorm(epsilon=1e-5, dtype=self.dtype, name="proj_layer_norm")(h)
         for i in range(cfg.num_adapter_layers):
+            if lengths is not None:
+                real = jnp.arange(h.shape[1])[None, :] < lengths[:, None]
+                h = jnp.where(real[:, :, None], h, jnp.zeros((), h.dtype))
+                lengths = (lengths - 1) // cfg.adapter_stride + 1
             h = AdapterLayer(cfg, self.dtype, name=f"layers_{i}")(h)
         return h
 
@@ -243,11 +266,17 @@ class Wav2Vec2Encoder(nn.Module):
     """Audio `[B, L]` (+ sample mask) -> encoder states `[B, S, D_out]` (adapter applied).
 
     `query_block`: inference self-attention over more frames than this runs in query blocks.
+    `padding_invariant`: with a sample mask, every row's real states are those of its unpadded
+    input run alone (the group norm's statistics over real frames, adapter convs zero past a
+    row's frames), whatever it is padded and batched with. Off: the reference's semantics for
+    a given mask (group norm and adapter see the padding too; no difference for layer-norm
+    models without an adapter).
     """
 
     config: EncoderConfig
     dtype: jnp.dtype = jnp.float32
     query_block: int = QUERY_BLOCK
+    padding_invariant: bool = False
 
     @nn.compact
     def __call__(
@@ -258,8 +287,9 @@ class Wav2Vec2Encoder(nn.Module):
         """SpecAugment (training): `time_mask [B, F]` frames are replaced by the learned
         `masked_spec_embed`, then `feature_mask [B, D]` channels are zeroed (as the reference)."""
         cfg = self.config
+        alone = self.padding_invariant and sample_mask is not None
         h = FeatureEncoder(cfg, self.dtype, name="feature_extractor")(
-            input_values.astype(self.dtype)[:, :, None]
+            input_values.astype(self.dtype)[:, :, None], sample_mask if alone else None
         )
         mask = None
         if sample_mask is not None:
@@ -275,7 +305,7 @@ class Wav2Vec2Encoder(nn.Module):
             h = jnp.where(feature_mask[:, None, :], jnp.zeros((), h.dtype), h)
         h = TransformerEncoder(cfg, self.dtype, self.query_block, name="encoder")(h, mask, deterministic)
         if cfg.add_adapter:
-            h = Adapter(cfg, self.dtype, name="adapter")(h)
+            h = Adapter(cfg, self.dtype, name="adapter")(h, mask.sum(-1) if alone else None)
         return h
 
 

@@ -29,10 +29,11 @@ class SpeechEncoderDecoder(nn.Module):
     config: ModelConfig
     dtype: jnp.dtype = jnp.float32
     query_block: int = QUERY_BLOCK
+    padding_invariant: bool = False  # see `encoder.Wav2Vec2Encoder`
 
     def setup(self) -> None:
         cfg = self.config
-        self.encoder = Wav2Vec2Encoder(cfg.encoder, self.dtype, self.query_block)
+        self.encoder = Wav2Vec2Encoder(cfg.encoder, self.dtype, self.query_block, self.padding_invariant)
         if cfg.has_enc_to_dec_proj:
             self.enc_to_dec_proj = nn.Dense(cfg.decoder.d_model, dtype=self.dtype)
         self.decoder = Speech2Text2Decoder(cfg.decoder, self.dtype)
@@ -80,11 +81,13 @@ class SpeechEncoderDecoder(nn.Module):
 
 @functools.lru_cache(maxsize=64)
 def module(
-    config: ModelConfig, dtype: Any = jnp.float32, query_block: int = QUERY_BLOCK
+    config: ModelConfig, dtype: Any = jnp.float32, query_block: int = QUERY_BLOCK,
+    padding_invariant: bool = False,
 ) -> SpeechEncoderDecoder:
     """The (stateless) Flax module for a config; `dtype` is the computation dtype, `query_block`
-    the encoder's inference attention block (0: plain attention at every length)."""
-    return SpeechEncoderDecoder(config, jnp.dtype(dtype), int(query_block))
+    the encoder's inference attention block (0: plain attention at every length),
+    `padding_invariant` see `encoder.Wav2Vec2Encoder`."""
+    return SpeechEncoderDecoder(config, jnp.dtype(dtype), int(query_block), bool(padding_invariant))
 
 
 def init_params(config: ModelConfig, rng: jax.Array | int = 0, dtype: Any = jnp.float32) -> Params:
@@ -106,13 +109,15 @@ def param_shapes(config: ModelConfig) -> Params:
 def encode(
     params: Params, config: ModelConfig, input_values: jax.Array,
     attention_mask: jax.Array | None = None, dtype: Any = jnp.float32,
-    query_block: int = QUERY_BLOCK,
+    query_block: int = QUERY_BLOCK, padding_invariant: bool = False,
 ) -> tuple[jax.Array, jax.Array]:
     """Audio `[B, L]` (+ sample mask `[B, L]`) -> states `[B, S, D]`, frame mask `[B, S]` bool.
 
     States are what the decoder cross-attends: after the adapter and `enc_to_dec_proj`.
+    `padding_invariant`: each row's real states are those of its unpadded input alone, whatever
+    the padding (`encoder.Wav2Vec2Encoder`); off, the reference's semantics for a given mask.
     """
-    return module(config, dtype, query_block).apply(
+    return module(config, dtype, query_block, padding_invariant).apply(
         {"params": params}, input_values, attention_mask, method=SpeechEncoderDecoder.encode
     )
 

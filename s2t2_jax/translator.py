@@ -120,13 +120,15 @@ class SpeechTranslator:
 
     def batcher(self, batch_size: int = 8, chunk_seconds: float | None = None,
                 bucket_seconds: tuple[float, ...] | None = None, **options: Any):
-        """A `batching.Batcher` bound to this model and generation `options`; it scores every
-        translation (`decoding.generate(..., return_scores=True)`)."""
+        """A `batching.Batcher` bound to this model and generation `options`; every row is
+        translated as its input alone (`padding_invariant`), whatever its batch and bucket, and
+        scored (`decoding.generate(..., return_scores=True)`)."""
         proc = self.processor
         options = {k: v for k, v in options.items() if k != "return_scores"}
 
         def generate_ids(x: jax.Array, mask: jax.Array) -> tuple[np.ndarray, np.ndarray]:
-            return generate(self.params, self.config, x, mask, return_scores=True, **options)
+            return generate(self.params, self.config, x, mask, return_scores=True,
+                            padding_invariant=True, **options)
 
         return Batcher(
             generate_ids=generate_ids,
@@ -151,9 +153,9 @@ class SpeechTranslator:
         items = []
         for i, a in enumerate(audio):
             if isinstance(a, (str, os.PathLike)):
-                items.append(Item(str(a), path=Path(a)))
+                items.append(Item(str(a), path=Path(a), index=i))
             else:
-                items.append(Item(f"<array {i}>", audio=np.asarray(a)))
+                items.append(Item(f"<array {i}>", audio=np.asarray(a), index=i))
         self.batcher(batch_size, chunk_seconds, **options).translate(items, progress=progress)
         for it in items:
             if it.error is not None:
