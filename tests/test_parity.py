@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 import pytest
 import torch
@@ -83,12 +84,15 @@ def test_cached_decode_equals_full_forward(name, tmp_path):
     rows = np.repeat(np.arange(2), 3)  # 3 rows per item, item-major
     full, _ = s2t.decode(params, config, ids, enc[rows], frames[rows])  # teacher forced
     full = np.asarray(full)
+    # Jitted as generation runs them (one compile per shape, not an eager trace per call).
+    init_cache = jax.jit(s2t.init_cache, static_argnames=("config", "max_length", "group"))
+    decode = jax.jit(s2t.decode, static_argnames=("config",))
     for group, chunk in ((1, 1), (1, 3), (3, 1)):
         r = ids if group == 3 else ids[::3]  # group 1: the first row of each item
-        cache = s2t.init_cache(params, config, enc, frames, max_length=10, group=group)
+        cache = init_cache(params, config, enc, frames, max_length=10, group=group)
         steps = []
         for t in range(0, 8, chunk):
-            logits, cache = s2t.decode(params, config, r[:, t:t + chunk], cache=cache)
+            logits, cache = decode(params, config, r[:, t:t + chunk], cache=cache)
             steps.append(np.asarray(logits))
         assert int(cache.index) == 8
         want = full if group == 3 else full[::3]
