@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from reference import build_reference, random_batch, save_reference
+from reference import random_batch, save_reference
+from test_generate import _reference as eos_boosted_reference
 
 from s2t2_jax import decoding
 from s2t2_jax.audio import load_audio
@@ -78,15 +79,7 @@ LENGTHS = [2400, 1700, 2000]
 def ref_model():
     """A random reference model whose audio matters and whose EOS logit is raised, so beams end
     at different steps and the length penalty matters."""
-    ref = build_reference("untied_unscaled_gelu_new", seed=0)
-    with torch.no_grad():
-        for layer in ref.decoder.model.decoder.layers:
-            layer.encoder_attn.v_proj.weight.mul_(10.0)
-        w = ref.decoder.get_output_embeddings().weight
-        w.mul_(5.0)
-        beta = ref.decoder.model.decoder.layers[-1].final_layer_norm.bias
-        w[2] += 0.9 * beta / beta.norm() ** 2
-    return ref
+    return eos_boosted_reference("untied_unscaled_gelu_new", 0.9)
 
 
 def _write_folder(ref, folder: Path, top: dict, decoder: dict, gen: dict | None) -> Path:
