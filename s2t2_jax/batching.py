@@ -1,4 +1,4 @@
-"""Batched translation of audio files and arrays: inputs, length buckets, devices, chunking.
+"""Batched translation of audio files and arrays: inputs, length buckets, devices, segments.
 
 Inputs are files, folders of them, or manifests (`s2t2_jax.manifest`; only the audio column is
 used). They are sorted by length from their headers (no decoding), loaded and resampled a few
@@ -6,9 +6,12 @@ batches ahead of the model in threads (memory does not grow with the number of i
 padded to a small fixed set of bucket lengths; every batch is padded to the same batch size, so a
 whole dataset compiles at most one program per bucket. Batches are split data-parallel over the
 local devices (`s2t2_jax.sharding.Layout`); several hosts each take a length-balanced share
-(`take_shard`). Every row is translated as its file alone, whatever it is batched and padded
-with (the encoder's `padding_invariant` mode). Items come back as they finish (`Batcher.stream`);
-a bad input gives an error record and never stops or loses the others.
+(`take_shard`). Inputs longer than the largest bucket (and every input with `segment_all`) are
+split at pauses (`s2t2_jax.segmenter`); the segments of all inputs share the same buckets and
+batches, and an input is done when all its segments are. Every row is translated as its audio
+alone, whatever it is batched and padded with (the encoder's `padding_invariant` mode). Items come
+back as they finish (`Batcher.stream`); a bad input gives an error record and never stops or loses
+the others.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from tqdm.auto import tqdm
 from s2t2_jax.audio import AudioError, check_audio, load_audio
 from s2t2_jax.features import pick_bucket
 from s2t2_jax.manifest import MANIFEST_EXTENSIONS, ManifestError, read_manifest
+from s2t2_jax.segmenter import find_segments
 from s2t2_jax.sharding import Layout
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".opus")
@@ -49,16 +53,35 @@ class Item:
     translation: str | None = None
     index: int = 0  # the input's position among all inputs (`gather_inputs`)
     seconds: float | None = None  # the audio's length, once loaded
-    score: float | None = None  # `decoding.generate`'s score (chunked audio: the chunks' mean)
+    score: float | None = None  # `decoding.generate`'s score (segmented audio: the segments' mean)
+    spans: list[tuple[int, int]] | None = None  # the segments' sample ranges, once loaded
+    # Once translated: [{"start", "end", "text", "score"}], seconds from the start of the audio.
+    segments: list[dict[str, Any]] | None = None
 
     def record(self) -> dict[str, Any]:
-        """The item's JSON record: `{"index", "path", "translation", "seconds", "score"}` or
-        `{"index", "path", "error"}`."""
+        """The item's JSON record: `{"index", "path", "translation", "seconds", "score",
+        "segments"}` (no score for audio without speech) or `{"index", "path", "error"}`."""
         if self.error is not None:
             return {"index": self.index, "path": self.name, "error": self.error}
         out = {"index": self.index, "path": self.name, "translation": self.translation,
                "seconds": self.seconds}
-        return out if self.score is None else {**out, "score": round(self.score, 6)}
+        if self.score is not None:
+            out["score"] = round(self.score, 6)
+        return {**out, "segments": self.segments}
+
+    def finish(self, results: Sequence[tuple[str, float | None]], sampling_rate: int) -> None:
+        """Set the translation from its segments' `(text, score)` results (in `spans` order):
+        the texts joined by a space, the scores' mean."""
+        assert self.spans is not None and len(results) == len(self.spans)
+        self.segments = []
+        for (s, e), (text, score) in zip(self.spans, results, strict=True):
+            seg = {"start": round(s / sampling_rate, 3), "end": round(e / sampling_rate, 3),
+                   "text": text}
+            self.segments.append(seg if score is None else {**seg, "score": round(score, 6)})
+        self.translation = " ".join(t for t, _ in results if t)
+        scores = [sc for _, sc in results]
+        if scores and all(sc is not None for sc in scores):
+            self.score = float(np.mean(scores))
 
 
 def _manifest_items(path: Path) -> Iterator[Item]:
@@ -128,13 +151,6 @@ def take_shard(items: Sequence[Item], rate: int, num_shards: int, shard_index: i
     return by_length(items, rate)[shard_index::num_shards]
 
 
-def _chunks(x: np.ndarray, size: int, overlap: int) -> list[np.ndarray]:
-    """Overlapping windows of `size` samples (the last may be shorter, but never tiny)."""
-    step = size - overlap
-    starts = list(range(0, max(len(x) - overlap, 1), step))
-    return [x[s:s + size] for s in starts]
-
-
 @dataclasses.dataclass
 class Batcher:
     """Turns waveforms into fixed-shape, device-sharded model batches and back into texts.
@@ -148,9 +164,10 @@ class Batcher:
       min_samples: the shortest audio that yields one encoder frame
         (`s2t2_jax.encoder.min_input_samples`).
       batch_size: rows per program call (rounded up to a multiple of the device count).
-      bucket_seconds: padded lengths; audio longer than the largest is chunked or refused.
-      chunk_seconds: split longer audio into overlapping windows of this many seconds
-        (None: refuse it with an error record).
+      bucket_seconds: padded lengths; audio longer than the largest is split at pauses
+        (`s2t2_jax.segmenter.find_segments`) into segments no longer than it.
+      segment_all: split every input at pauses, also those that fit the largest bucket (which are
+        otherwise translated whole, as one segment).
       layout: where batches go (default: data parallel over the local devices).
     """
 
@@ -161,7 +178,7 @@ class Batcher:
     min_samples: int
     batch_size: int = 8
     bucket_seconds: Sequence[float] = DEFAULT_BUCKET_SECONDS
-    chunk_seconds: float | None = None
+    segment_all: bool = False
     layout: Layout = dataclasses.field(default_factory=lambda: Layout.create(jax.local_devices()))
 
     def __post_init__(self) -> None:
@@ -170,28 +187,18 @@ class Batcher:
         self.batch_size = self.layout.padded_rows(self.batch_size)
         self.buckets = sorted({max(int(s * self.sampling_rate), self.min_samples)
                                for s in self.bucket_seconds})
-        if self.chunk_seconds is not None:
-            if self.chunk_seconds * self.sampling_rate > self.buckets[-1]:
-                raise ValueError(f"chunk_seconds={self.chunk_seconds} exceeds the largest bucket "
-                                 f"({self.buckets[-1] / self.sampling_rate:g} s)")
-            if self.chunk_seconds <= 1.0:
-                raise ValueError(f"chunk_seconds must be > 1 s, got {self.chunk_seconds}")
 
-    def segments(self, item: Item) -> list[np.ndarray]:
-        """The waveform(s) an item is translated from: itself, or its chunks."""
-        x, limit = item.audio, self.buckets[-1]
-        if len(x) <= limit:
-            return [x]
-        if self.chunk_seconds is None:
-            raise AudioError(
-                f"{item.name}: {len(x) / self.sampling_rate:.1f} s is longer than the limit of "
-                f"{limit / self.sampling_rate:g} s; pass chunk_seconds (--chunk-seconds) to split it"
-            )
-        size = int(self.chunk_seconds * self.sampling_rate)
-        return _chunks(x, size, overlap=min(size // 5, self.sampling_rate))
+    def spans(self, audio: np.ndarray) -> list[tuple[int, int]]:
+        """The sample ranges a waveform [L] is translated as: the whole of it if it fits the
+        largest bucket (and not `segment_all`), else its segments (`find_segments`; none for
+        silence)."""
+        if len(audio) <= self.buckets[-1] and not self.segment_all:
+            return [(0, len(audio))]
+        return find_segments(audio, self.sampling_rate, self.buckets[-1],
+                             min_speech=max(0.1, self.min_samples / self.sampling_rate))
 
     def load(self, item: Item) -> Item:
-        """Read (or check) the item's audio at the model's rate and split it into segments;
+        """Read (or check) the item's audio at the model's rate and find its segments (`spans`);
         a problem becomes the item's error. Runs in the loader threads."""
         try:
             if item.audio is None:
@@ -200,7 +207,7 @@ class Batcher:
                 item.audio = check_audio(item.audio, self.sampling_rate, self.min_samples,
                                          source=item.name)
             item.seconds = round(len(item.audio) / self.sampling_rate, 3)
-            self.segments(item)  # too long and not chunked: an error now, not at batch time
+            item.spans = self.spans(item.audio)
         except (AudioError, OSError, ValueError) as e:
             item.error, item.audio = str(e), None
         return item
@@ -238,35 +245,41 @@ class Batcher:
         if not ordered:
             todo = by_length(todo, self.sampling_rate)
         groups = iter([todo[i:i + self.batch_size] for i in range(0, len(todo), self.batch_size)])
-        queue: collections.deque[tuple[Item, int, np.ndarray]] = collections.deque()  # segments
+        # Segments to run: (round queued, item, segment number, waveform). Each round (a group of
+        # items loaded) sorts them by length, so that batches pad little; segments left over
+        # from an earlier round go first, so none waits more than one round.
+        queue: list[tuple[int, Item, int, np.ndarray]] = []
         # id(item) -> its segments' (text, score) (None: to run)
         texts: dict[int, list[tuple[str, float | None] | None]] = {}
         with ThreadPoolExecutor(workers) as pool:
             loading: collections.deque = collections.deque(
                 [pool.submit(self.load, it) for it in g] for g in itertools.islice(groups, prefetch + 1))
-            while loading or queue:
+            for round_ in itertools.count():
+                if not (loading or queue):
+                    break
                 if loading:
                     futures = loading.popleft()
                     loading.extend([pool.submit(self.load, it) for it in g]
                                    for g in itertools.islice(groups, 1))
                     for it in (f.result() for f in futures):
-                        if it.error is not None:
-                            yield bar.done(it)
+                        if it.error is None and it.spans:
+                            texts[id(it)] = [None] * len(it.spans)
+                            queue.extend((round_, it, k, it.audio[s:e])
+                                         for k, (s, e) in enumerate(it.spans))
+                            it.audio = None  # the segments hold what is still needed
                             continue
-                        parts = self.segments(it)
-                        texts[id(it)] = [None] * len(parts)
-                        queue.extend((it, k, x) for k, x in enumerate(parts))
-                        it.audio = None  # the segments hold what is still needed
+                        if it.error is None:  # no speech: nothing to run
+                            it.finish([], self.sampling_rate)
+                        it.audio = None
+                        yield bar.done(it)
+                    queue.sort(key=lambda q: (q[0] == round_, len(q[3])))
                 while len(queue) >= self.batch_size or (queue and not loading):
-                    batch = [queue.popleft() for _ in range(min(self.batch_size, len(queue)))]
-                    for (it, k, _), out in zip(batch, self.run_batch([x for _, _, x in batch]),
-                                               strict=True):
+                    batch, queue = queue[:self.batch_size], queue[self.batch_size:]
+                    for (_, it, k, _), out in zip(batch, self.run_batch([x for *_, x in batch]),
+                                                  strict=True):
                         texts[id(it)][k] = out
                         if all(t is not None for t in texts[id(it)]):
-                            parts = texts.pop(id(it))
-                            it.translation = " ".join(t for t, _ in parts if t)
-                            if all(sc is not None for _, sc in parts):  # chunked: the chunks' mean
-                                it.score = float(np.mean([sc for _, sc in parts]))
+                            it.finish(texts.pop(id(it)), self.sampling_rate)
                             yield bar.done(it)
         bar.close()
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import jax
 
-from s2t2_jax.batching import gather_inputs, take_shard
+from s2t2_jax.batching import Item, gather_inputs, take_shard
 from s2t2_jax.checkpoint import convert
 from s2t2_jax.export import export
 from s2t2_jax.generation_config import check_settings
-from s2t2_jax.records import RecordFile, merge, shard_path
+from s2t2_jax.records import RecordFile, merge, shard_path, write_text_atomic
+from s2t2_jax.subtitles import FORMATS, output_names, render
 from s2t2_jax.train import add_train_parser
 from s2t2_jax.translator import SpeechTranslator, default_model_dir
 
@@ -44,6 +46,27 @@ def _read_generation_config(path: str) -> dict[str, Any]:
     return settings
 
 
+def _subtitle_targets(items: list[Item], mine: list[Item], args: argparse.Namespace) -> dict[int, Path]:
+    """Where each input's --format file goes in --output-dir (named after the input; clashes get
+    `-1`, `-2`, ... and a notice); refuses files of this run's inputs that exist already unless
+    --overwrite or --resume."""
+    folder = Path(args.output_dir)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--output-dir {folder} is not a folder")
+    names, notices = output_names([it.name if it.path is not None else None for it in items],
+                                  args.format)
+    for notice in notices:
+        print(f"name clash: {notice}", file=sys.stderr)
+    targets = {i: folder / n for i, n in enumerate(names) if n is not None}
+    existing = [targets[it.index] for it in mine if it.index in targets and targets[it.index].exists()]
+    if existing and not (args.overwrite or args.resume):
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise FileExistsError(f"{existing[0]} already exists{more}: pass --overwrite to replace, or "
+                              "--resume to keep them and translate only the other inputs")
+    folder.mkdir(parents=True, exist_ok=True)
+    return targets
+
+
 def _translate(args: argparse.Namespace) -> int:
     options = {k: v for k, v in dict(
         num_beams=args.num_beams, max_new_tokens=args.max_new_tokens,
@@ -53,8 +76,19 @@ def _translate(args: argparse.Namespace) -> int:
         repetition_penalty=args.repetition_penalty,
     ).items() if v is not None}
     settings = None if args.generation_config is None else _read_generation_config(args.generation_config)
-    if args.resume and not args.output:
-        raise ValueError("--resume needs --output (the file to resume)")
+    if args.chunk_seconds is not None:
+        raise ValueError("--chunk-seconds was removed: audio longer than the largest bucket is now "
+                         "split at pauses, without overlap (--segment splits shorter audio too)")
+    if args.format != "jsonl" and not args.output_dir:
+        raise ValueError(f"--format {args.format} writes one file per input: give --output-dir DIR")
+    if args.format == "jsonl" and args.output_dir:
+        raise ValueError("--output-dir is for --format srt, vtt or txt (JSON lines go to --output "
+                         "or stdout)")
+    if args.resume and not (args.output or args.output_dir):
+        raise ValueError("--resume needs --output or --output-dir (the output to resume)")
+    if args.resume and args.overwrite:
+        raise ValueError("--resume keeps existing output files and --overwrite replaces them: "
+                         "give one of them")
     num_shards = jax.process_count() if args.num_shards is None else args.num_shards
     shard_index = jax.process_index() if args.shard_index is None else args.shard_index
     if num_shards < 1 or not 0 <= shard_index < num_shards:
@@ -66,10 +100,10 @@ def _translate(args: argparse.Namespace) -> int:
     tr = SpeechTranslator.from_pretrained(model, progress=not args.no_progress)
     if settings is not None:  # over the checkpoint's settings, as the reference's generate(**settings)
         tr.config = tr.config.with_generation(settings)
-    batcher = tr.batcher(args.batch_size, args.chunk_seconds,
-                         tuple(args.bucket_seconds) if args.bucket_seconds else None,
-                         seed=args.seed, **options)
+    batcher = tr.batcher(args.batch_size, tuple(args.bucket_seconds) if args.bucket_seconds else None,
+                         segment_all=args.segment, seed=args.seed, **options)
     mine = take_shard(items, batcher.sampling_rate, num_shards, shard_index)  # sorted by length
+    targets = None if args.output_dir is None else _subtitle_targets(items, mine, args)
     sink = None
     if args.output:
         path = shard_path(args.output, num_shards, shard_index)
@@ -77,11 +111,17 @@ def _translate(args: argparse.Namespace) -> int:
             print(f"shard {shard_index} of {num_shards}: {len(mine)} of {len(items)} inputs -> {path}",
                   file=sys.stderr)
         sink = RecordFile(path, [it.name for it in items], {it.index for it in mine}, args.resume)
-        mine = [it for it in mine if it.index not in sink.done]
-    records = []
+    if args.resume:  # done: a successful record (--output) and a file (--output-dir)
+        mine = [it for it in mine if not (
+            (sink is None or it.index in sink.done)
+            and (targets is None or (it.index in targets and targets[it.index].exists())))]
+    records, written = [], 0
     try:
         for it in batcher.stream(mine, ordered=True,
                                  progress=not args.no_progress and len(mine) >= 16):
+            if targets is not None and it.error is None:
+                write_text_atomic(targets[it.index], render(args.format, it.segments))
+                written += 1
             if sink is not None:
                 sink.write(it.record())
             else:
@@ -92,9 +132,14 @@ def _translate(args: argparse.Namespace) -> int:
         raise
     if sink is not None:
         records = sink.finish()
-    else:
+    elif targets is None:
         for rec in sorted(records, key=lambda r: r["index"]):
             sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    if targets is not None:
+        print(f"wrote {written} {args.format} files to {args.output_dir}", file=sys.stderr)
+        for rec in sorted(records, key=lambda r: r["index"]):
+            if "error" in rec:
+                print(f"{rec['path']}: {rec['error']}", file=sys.stderr)
     failed = sum("error" in r for r in records)
     if failed:
         print(f"{failed} of {len(records)} inputs failed", file=sys.stderr)
@@ -137,8 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
         "translate", help="translate audio files, folders or manifests",
         description="Translate speech to text. INPUTs are audio files (wav, flac, ogg, ...), "
         "folders of them, or manifests (.tsv: audio path in the first column; .jsonl: "
-        '{"audio": path}). Writes one JSON line per input: path, translation, seconds - or '
-        "error. Exit code 1 if any input failed.",
+        '{"audio": path}). Writes one JSON line per input: path, translation, seconds, timed '
+        "segments - or error; or, with --format srt/vtt/txt, a file per input. Audio longer than "
+        "the largest bucket is split at pauses. Exit code 1 if any input failed.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT")
     p.add_argument("--model", default=None,
@@ -147,8 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="write JSON lines here instead of stdout: each record as its "
                    "input finishes, the whole file in input order at the end (written atomically)")
     p.add_argument("--resume", action="store_true",
-                   help="keep --output's successful records and translate only the other inputs "
-                   "(failed ones again)")
+                   help="keep --output's successful records (and --output-dir's files) and "
+                   "translate only the other inputs (failed ones again)")
     p.add_argument("--num-shards", type=int, default=None,
                    help="split the inputs into this many length-balanced shards (default: "
                    "jax.process_count(), the hosts of the distributed runtime)")
@@ -156,8 +202,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the shard to translate (default: jax.process_index()); with several "
                    "shards --output OUT.jsonl is written as OUT-0000I-of-0000N.jsonl")
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--chunk-seconds", type=float, default=None,
-                   help="split audio longer than the largest bucket into overlapping windows")
+    p.add_argument("--chunk-seconds", type=float, default=None, help=argparse.SUPPRESS)  # removed
+    p.add_argument("--segment", action="store_true",
+                   help="split every input at pauses (inputs longer than the largest bucket always "
+                   "are): one record segment per stretch of speech")
+    p.add_argument("--format", choices=["jsonl", *FORMATS], default="jsonl",
+                   help="jsonl: one JSON record per input (stdout or --output); srt, vtt (subtitles, "
+                   "timed per segment) or txt (one line per segment): one file per input in "
+                   "--output-dir, named after it")
+    p.add_argument("--output-dir", metavar="DIR",
+                   help="folder for --format srt/vtt/txt files (talk.wav -> DIR/talk.srt)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --output-dir files that exist already (default: refuse)")
     p.add_argument("--bucket-seconds", type=float, nargs="+", default=None,
                    help="padded lengths in seconds (default 1 2 3 4 5 6 8 10 12 15 18 21 25 30)")
     g = p.add_argument_group("generation (unset: the model's generation settings)")

@@ -59,19 +59,24 @@ def _dumps(rec: Record) -> str:
     return json.dumps(rec, ensure_ascii=False) + "\n"
 
 
-def write_atomic(path: str | os.PathLike, records: Iterable[Record]) -> None:
-    """Write `records` as JSON lines to `path` through a temporary file and a rename: readers
-    see the old file or the whole new one."""
+def write_text_atomic(path: str | os.PathLike, text: str | Iterable[str]) -> None:
+    """Write `text` (a string or its pieces) to `path` (UTF-8) through a temporary file and a
+    rename: readers see the old file or the whole new one."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "w", encoding="utf-8") as f:
-            f.writelines(_dumps(r) for r in records)
+            f.writelines([text] if isinstance(text, str) else text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_atomic(path: str | os.PathLike, records: Iterable[Record]) -> None:
+    """Write `records` as JSON lines to `path`, atomically (`write_text_atomic`)."""
+    write_text_atomic(path, (_dumps(r) for r in records))
 
 
 def _check(rec: Record, names: Sequence[str], path: Path) -> None:

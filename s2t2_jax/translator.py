@@ -118,11 +118,12 @@ class SpeechTranslator:
         """Token ids `[batch, width]` as the reference's `generate()` (see `decoding.generate`)."""
         return generate(self.params, self.config, input_values, attention_mask, **options)
 
-    def batcher(self, batch_size: int = 8, chunk_seconds: float | None = None,
-                bucket_seconds: tuple[float, ...] | None = None, **options: Any):
+    def batcher(self, batch_size: int = 8, bucket_seconds: tuple[float, ...] | None = None,
+                segment_all: bool = False, **options: Any) -> Batcher:
         """A `batching.Batcher` bound to this model and generation `options`; every row is
-        translated as its input alone (`padding_invariant`), whatever its batch and bucket, and
-        scored (`decoding.generate(..., return_scores=True)`)."""
+        translated as its audio alone (`padding_invariant`), whatever its batch and bucket, and
+        scored (`decoding.generate(..., return_scores=True)`). Audio longer than the largest
+        bucket (any audio with `segment_all`) is split at pauses (`s2t2_jax.segmenter`)."""
         proc = self.processor
         options = {k: v for k, v in options.items() if k != "return_scores"}
 
@@ -135,18 +136,22 @@ class SpeechTranslator:
             decode_text=lambda ids: proc.batch_decode(ids, skip_special_tokens=True),
             extract=proc.feature_extractor, sampling_rate=proc.feature_extractor.sampling_rate,
             batch_size=batch_size, bucket_seconds=bucket_seconds or DEFAULT_BUCKET_SECONDS,
-            chunk_seconds=chunk_seconds, min_samples=min_input_samples(self.config.encoder),
+            segment_all=segment_all, min_samples=min_input_samples(self.config.encoder),
             layout=self.layout,
         )
 
-    def translate(self, audio: Any, batch_size: int = 8, chunk_seconds: float | None = None,
-                  progress: bool = False, return_scores: bool = False,
-                  **options: Any) -> list[str] | list[tuple[str, float]]:
+    def translate(self, audio: Any, batch_size: int = 8, progress: bool = False,
+                  return_scores: bool = False, segments: bool = False, segment_all: bool = False,
+                  **options: Any) -> list[str] | list[tuple[str, float]] | list[list[dict[str, Any]]]:
         """German text for each input: a path, an array at the model's rate, or a list of either.
 
-        `return_scores=True`: `(text, score)` pairs, the score as `decoding.generate` gives it
-        (chunked audio: the mean over its chunks). Raises the first input's error (e.g.
-        `AudioError`) if any input cannot be translated.
+        Audio longer than the largest bucket is split at pauses and its segments' texts joined by
+        a space (`segment_all`: every input is split; silence gives ""). `return_scores=True`:
+        `(text, score)` pairs, the score as `decoding.generate` gives it (the mean over an
+        input's segments; None for audio without speech). `segments=True`: for each input its
+        segments, `[{"start", "end", "text", "score"}]` (seconds; one segment for an input
+        translated whole, none for silence). Raises the first input's error (e.g. `AudioError`)
+        if any input cannot be translated.
         """
         if isinstance(audio, (str, os.PathLike)) or (isinstance(audio, np.ndarray) and audio.ndim == 1):
             audio = [audio]
@@ -156,10 +161,13 @@ class SpeechTranslator:
                 items.append(Item(str(a), path=Path(a), index=i))
             else:
                 items.append(Item(f"<array {i}>", audio=np.asarray(a), index=i))
-        self.batcher(batch_size, chunk_seconds, **options).translate(items, progress=progress)
+        batcher = self.batcher(batch_size, segment_all=segment_all, **options)
+        batcher.translate(items, progress=progress)
         for it in items:
             if it.error is not None:
                 raise AudioError(it.error)
+        if segments:
+            return [it.segments for it in items]
         if return_scores:
             return [(it.translation, it.score) for it in items]
         return [it.translation for it in items]

@@ -1,4 +1,5 @@
-"""Files -> translations: the CLI, bad inputs, chunking, compile counts, multi-device."""
+"""Files -> translations: the CLI, bad inputs, long audio split at pauses, compile counts,
+multi-device."""
 
 from __future__ import annotations
 
@@ -84,6 +85,10 @@ def test_files_match_reference_processor_and_generate(model_dir, ref_model, caps
     assert [t for t, _ in texts_scores] == want
     np.testing.assert_allclose([sc for _, sc in texts_scores], want_scores, atol=1e-4, rtol=0)
     assert recs[1]["seconds"] == pytest.approx(4.1, abs=0.1)
+    # A file that fits the largest bucket is translated whole: one segment, all of it.
+    assert [r["segments"] for r in recs] == [[{"start": 0.0, "end": r["seconds"],
+                                               "text": r["translation"], "score": r["score"]}]
+                                             for r in recs]
 
 
 def test_bad_entry_in_manifest_keeps_the_others(model_dir, tmp_path, capsys):
@@ -106,13 +111,25 @@ def test_bad_entry_in_manifest_keeps_the_others(model_dir, tmp_path, capsys):
     assert [recs[0]["translation"], recs[4]["translation"]] == alone
 
 
-def test_long_audio_is_refused_or_chunked(model_dir, capsys):
+def test_long_audio_is_split_at_pauses(model_dir, capsys):
     path = str(AUDIO / "paragraph.wav")
     args = ["translate", "--model", str(model_dir), path, "--bucket-seconds", "4", "8", *GEN]
     code, recs = _run_cli(args, capsys)
-    assert code == 1 and "longer than the limit of 8 s" in recs[0]["error"]
-    code, recs = _run_cli(args + ["--chunk-seconds", "7.5"], capsys)
-    assert code == 0 and recs[0]["translation"] and recs[0]["seconds"] > 20
+    assert code == 0 and recs[0]["seconds"] > 20
+    segs = recs[0]["segments"]
+    assert len(segs) >= 3 and all(0 < s["end"] - s["start"] <= 8 for s in segs)
+    assert all(a["end"] <= b["start"] for a, b in zip(segs, segs[1:], strict=False))
+    assert recs[0]["translation"] == " ".join(s["text"] for s in segs if s["text"])
+    # Each segment is translated as its stretch of audio alone.
+    tr = SpeechTranslator.from_pretrained(model_dir)
+    audio = load_audio(path)
+    spans = tr.batcher(bucket_seconds=(4.0, 8.0)).spans(audio)
+    assert [(s["start"], s["end"]) for s in segs] == [(round(a / 16000, 3), round(b / 16000, 3))
+                                                      for a, b in spans]
+    alone = tr.translate([audio[a:b] for a, b in spans], max_new_tokens=6, return_scores=True)
+    assert [(s["text"], s["score"]) for s in segs] == [(t, round(sc, 6)) for t, sc in alone]
+    assert main(args + ["--chunk-seconds", "7.5"]) == 2
+    assert "--chunk-seconds was removed" in capsys.readouterr().err
 
 
 def test_arrays_and_compile_count(model_dir):
