@@ -58,12 +58,17 @@ def translate_child(manifest: Path, out: Path, batch_size: int, new_tokens: int)
 
 
 def cpu_model() -> str:
+    """The machine in words: CPU model, CPU count and its vector ISA flags (from `lscpu`)."""
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return "unknown CPU"
-    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
-    return f"{fields.get('Model name', '?').strip()}, {fields.get('CPU(s)', '?').strip()} CPUs"
+    fields = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in out.splitlines()
+                                                if ":" in line)}
+    isa = [f for f in fields.get("Flags", "").split()
+           if f in ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16")]
+    return (f"{fields.get('Model name', '?')}, {fields.get('CPU(s)', '?')} CPUs"
+            + (f" ({' '.join(isa)})" if isa else ""))
 
 
 def main() -> None:
