@@ -234,8 +234,9 @@ class Batcher:
         Items are sorted by header length (`by_length`; `ordered`: already sorted), and their
         audio is read and resampled in `workers` threads, `prefetch` batches ahead of the model,
         so loading overlaps compute. An item's audio is dropped once it is yielded: memory holds
-        about `prefetch + 2` batches of audio, however many items there are. Items that already
-        carry an error are yielded first.
+        about `prefetch + 2` batches of audio, however many items there are (a long input's audio
+        stays until all its segments are done). Items that already carry an error are yielded
+        first.
         """
         todo = [it for it in items if it.error is None]
         bar = _Progress(len(items), progress)
