@@ -20,6 +20,10 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import grammar  # noqa: E402
+from make_corpus import TEST_SETS  # noqa: E402
+
 ENCODER = dict(
     hidden_size=192, num_hidden_layers=4, num_attention_heads=4, intermediate_size=768,
     hidden_act="gelu", feat_extract_norm="layer", do_stable_layer_norm=True, conv_bias=True,
@@ -80,16 +84,12 @@ def package(runs: list[Path], out: Path, force: bool) -> None:
     print(f"{out}: packaged from {', '.join(map(str, runs))}", file=sys.stderr)
 
 
-TEST_SETS = ("test", "heldout", "numbers", "nonspeech")  # make_corpus.TEST_SETS
 SET_NAMES = {"test": "in-grammar test", "heldout": "out-of-template (held-out templates and voices)",
              "numbers": "numbers alone (held-out voices)", "nonspeech": "non-speech (silence, noise, tones)"}
 
 
 def _number_forms() -> dict[str, tuple[str, int]]:
     """German number words and forms -> ("card", n) for 0..1000 or ("ord", n) for ordinals 1..99."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import grammar
-
     forms = {grammar.de_cardinal(n): ("card", n) for n in range(1001)}
     forms.update({"ein": ("card", 1), "hundert": ("card", 100), "tausend": ("card", 1000)})
     for n in range(1, 100):

@@ -68,7 +68,7 @@ def corpus(espeak: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "sentences" in proc.stdout and "German vocabulary" in proc.stdout
+    assert "utterances" in proc.stdout and "German vocabulary" in proc.stdout
     return out
 
 
