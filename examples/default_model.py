@@ -5,7 +5,7 @@ Steps (see `examples/build_default_model.sh` for the whole chain with its settin
     python examples/default_model.py init CORPUS INIT_DIR       # BPE vocab + config + random params
     s2t2-jax train --model INIT_DIR --train CORPUS/train.jsonl --eval CORPUS/dev.jsonl --output RUN
     python examples/default_model.py package RUN [RUN2 ...] OUT  # last checkpoint -> model folder
-    python examples/default_model.py evaluate OUT CORPUS/test.jsonl --card  # scores -> model card
+    python examples/default_model.py evaluate OUT CORPUS --card  # all test sets -> model card
 
 The architecture is this family's, only small: a 4-layer wav2vec2 encoder (the usual 7-layer conv
 stack, narrow, with stride 640: 25 frames/s) and a 3-layer Speech2Text2 decoder with a BPE
@@ -19,6 +19,10 @@ import json
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import grammar  # noqa: E402
+from make_corpus import TEST_SETS  # noqa: E402
 
 ENCODER = dict(
     hidden_size=192, num_hidden_layers=4, num_attention_heads=4, intermediate_size=768,
@@ -80,20 +84,70 @@ def package(runs: list[Path], out: Path, force: bool) -> None:
     print(f"{out}: packaged from {', '.join(map(str, runs))}", file=sys.stderr)
 
 
-def evaluate(model: Path, manifest: Path, batch_size: int, num_beams: int) -> dict:
-    """Corpus BLEU (sacrebleu) and exact match of the model's translations on a manifest."""
+SET_NAMES = {"test": "in-grammar test", "heldout": "out-of-template (held-out templates and voices)",
+             "numbers": "numbers alone (held-out voices)", "nonspeech": "non-speech (silence, noise, tones)"}
+
+
+def _number_forms() -> dict[str, tuple[str, int]]:
+    """German number words and forms -> ("card", n) for 0..1000 or ("ord", n) for ordinals 1..99."""
+    forms = {grammar.de_cardinal(n): ("card", n) for n in range(1001)}
+    forms.update({"ein": ("card", 1), "hundert": ("card", 100), "tausend": ("card", 1000)})
+    for n in range(1, 100):
+        forms.update({grammar.de_ordinal_stem(n) + end: ("ord", n) for end in ("e", "er", "en", "es", "em")})
+    return forms
+
+
+_FORMS: dict[str, tuple[str, int]] = {}
+
+
+def number_value(text: str) -> tuple[str, int] | None:
+    """What a number spoken alone was translated to: `("card", n)` for digits ("15") or a German
+    cardinal ("fünfzehn", any case), `("ord", n)` for "5." or an ordinal word ("fünfte",
+    "fünften"); None for anything else. Spaces, case and final punctuation are ignored."""
+    if not _FORMS:
+        _FORMS.update(_number_forms())
+    t = "".join(text.lower().split())
+    if t.rstrip(".").isdigit() and t.endswith(".") and t.count(".") == 1:
+        return "ord", int(t[:-1])
+    t = t.rstrip(".!?,")
+    if t.isdigit():
+        return "card", int(t)
+    return _FORMS.get(t)
+
+
+def evaluate(model: Path, corpus: Path, batch_size: int, num_beams: int,
+             sets: tuple[str, ...] = TEST_SETS, limit: int | None = None) -> list[dict]:
+    """Scores of the model's translations on each test set of `corpus` (those it has; `limit`:
+    only the first N of each): corpus BLEU (sacrebleu) and exact match; numbers alone: the
+    fraction whose number is right (`number_value`: digits or the German word); non-speech: the
+    fraction left empty (speech sets: `empty_rate`, the fraction wrongly left empty)."""
     from s2t2_jax.train import translation_scores
     from s2t2_jax.translator import SpeechTranslator
 
-    lines = [json.loads(x) for x in manifest.read_text().splitlines() if x.strip()]
-    paths = [str(manifest.parent / x["audio"]) for x in lines]
     tr = SpeechTranslator.from_pretrained(model)
-    t0 = time.perf_counter()
-    hyps = tr.translate(paths, batch_size=batch_size, num_beams=num_beams)
-    scores = translation_scores(hyps, [x["text"] for x in lines])
-    scores.update(seconds=round(time.perf_counter() - t0, 1), num_beams=num_beams,
-                  manifest=str(manifest))
-    return scores
+    out = []
+    for name in sets:
+        manifest = corpus / f"{name}.jsonl"
+        if not manifest.is_file():
+            continue
+        lines = [json.loads(x) for x in manifest.read_text().splitlines() if x.strip()][:limit]
+        t0 = time.perf_counter()
+        hyps = tr.translate([str(corpus / x["audio"]) for x in lines], batch_size=batch_size,
+                            num_beams=num_beams)
+        refs = [x["text"] for x in lines]
+        scores: dict = {"set": name, "utterances": len(lines), "num_beams": num_beams,
+                        "empty_rate": sum(not h.strip() for h in hyps) / len(hyps)}
+        if name == "numbers":
+            scores["numbers_accuracy"] = sum(
+                number_value(h) is not None and number_value(h) == number_value(r)
+                for h, r in zip(hyps, refs, strict=True)) / len(hyps)
+        if name != "nonspeech":
+            scores.update(translation_scores(hyps, refs))
+        scores["seconds"] = round(time.perf_counter() - t0, 1)
+        scores["examples"] = [{"source": x["source"], "reference": r, "translation": h}
+                              for x, r, h in list(zip(lines, refs, hyps, strict=True))[:5]]
+        out.append(scores)
+    return out
 
 
 CARD = """# s2t2-jax default model: small English->German speech translator
@@ -101,8 +155,10 @@ CARD = """# s2t2-jax default model: small English->German speech translator
 A Speech2Text2 model of this project's family (wav2vec2 encoder + S2T2 decoder), trained from
 scratch with `s2t2-jax train` on a synthetic corpus, so that `s2t2-jax translate AUDIO` works on
 an offline machine. It translates short everyday English sentences of a closed domain (numbers,
-times, dates, prices, directions, shopping, weather, travel, greetings) spoken by espeak-ng. It
-is a demonstration model: it knows nothing outside that grammar and is not made for real speech.
+times, dates, prices, directions, shopping, weather, travel, greetings), numbers, times, dates,
+prices and words spoken alone, and short commands, spoken by espeak-ng; silence, noise and tones
+give an empty translation. It is a demonstration model: it knows little outside that domain and is
+not made for real speech.
 
 ## Model
 - Encoder: wav2vec2, {enc_layers} layers, hidden {hidden}, {heads} heads, conv stack {conv_dim}
@@ -113,12 +169,23 @@ is a demonstration model: it knows nothing outside that grammar and is not made 
   PyTorch folder with `s2t2-jax export` (transformers 4.46.3 gives the same translations).
 
 ## Data
-`examples/make_corpus.py --train {n_train} --dev {n_dev} --test {n_test} --seed {seed}`: English
-sentences from a grammar (`examples/grammar.py`) with German translations from the same grammar,
-spoken by espeak-ng {espeak} with {n_voices} English voices x {n_variants} voice variants, speeds
-{speed[0]}-{speed[1]} wpm, pitch {pitch[0]}-{pitch[1]}, white noise at {snr[0]:g}-{snr[1]:g} dB
-SNR; 16 kHz. Train {h_train:.1f} h, dev {h_dev:.2f} h, test {h_test:.2f} h; no sentence is shared
-between splits ({oov_test} German test words never occur in training).
+`examples/make_corpus.py --seed {seed}` ({sizes}): English sentences from a grammar
+(`examples/grammar.py`, `examples/phrases.py`: sentences, fragments, commands, compositions of two
+pieces) with German translations from the same grammar, plus {train_numbers} numbers spoken alone
+and {train_nonspeech} non-speech clips (empty target) in train; spoken by espeak-ng {espeak} with
+{n_voices} English voices x {n_variants} voice variants, speeds {speed[0]}-{speed[1]} wpm, pitch
+{pitch[0]}-{pitch[1]}, levels {ac[peak_db][0]:g} to {ac[peak_db][1]:g} dBFS, room reverberation
+(RT60 {ac[rt60_s][0]:g}-{ac[rt60_s][1]:g} s) on {reverb:.0%}, white, pink or brown noise at
+{ac[snr_db][0]:g}-{ac[snr_db][1]:g} dB SNR, {ac[pad_s][0]:g}-{ac[pad_s][1]:g} s of silence before and
+after; 16 kHz. Train {h_train:.1f} h ({u_train} utterances), dev {h_dev:.2f} h; no sentence is
+shared between the speech splits except numbers alone ({oov_test} German test words and
+{oov_heldout} held-out words never occur in training). Train categories: {categories}.
+
+Test sets: **in-grammar** (the grammar's sentences, training voices); **out-of-template**
+(`examples/heldout.py`: its own templates, never used in training, spoken with {n_heldout_variants}
+voice variants held out of training, on the training accents and two held-out ones); **numbers
+alone** (0-1000 and ordinals, held-out voices; right if the German has the number as digits or
+words); **non-speech** (generated silence, noise, tones, sweeps, hum, beeps; right if empty).
 
 ## Training
 `examples/build_default_model.sh` (corpus -> init -> train -> package -> evaluate), with
@@ -140,11 +207,11 @@ dev evaluations). Dev set during training:
 {curve}
 
 ## Test scores
-Held-out test split ({n_scored} utterances, sentences never seen in training), measured by
-`python examples/default_model.py evaluate s2t2_jax/default_model CORPUS/test.jsonl`:
+Measured by `python examples/default_model.py evaluate s2t2_jax/default_model CORPUS`
+(BLEU: sacrebleu corpus BLEU; empty: translations left empty):
 
-| decoding | corpus BLEU (sacrebleu) | exact match |
-| --- | --- | --- |
+| test set | utterances | decoding | BLEU | exact match | numbers right | empty |
+| --- | --- | --- | --- | --- | --- | --- |
 {scores}
 """
 
@@ -153,9 +220,19 @@ def _decoding(num_beams: int) -> str:
     return "greedy" if num_beams == 1 else f"beam search, {num_beams} beams"
 
 
-def write_card(model: Path, manifest: Path, results: list[dict]) -> Path:
+def _score_row(r: dict) -> str:
+    def pct(key: str) -> str:
+        return f"{100 * r[key]:.1f}%" if key in r else "-"
+
+    bleu = f"{r['bleu']:.1f}" if "bleu" in r else "-"
+    return (f"| {SET_NAMES[r['set']]} | {r['utterances']} | {_decoding(r['num_beams'])} | {bleu} | "
+            f"{pct('exact_match')} | {pct('numbers_accuracy')} | {pct('empty_rate')} |")
+
+
+def write_card(model: Path, corpus_dir: Path, results: list[dict]) -> Path:
     """The model card `model/README.md` from the config, the packaged training config and log,
-    the corpus description beside `manifest`, and evaluation `results` (one per decoding)."""
+    the corpus description `corpus_dir/corpus.json`, and evaluation `results` (per set and
+    decoding)."""
     import jax
     import numpy as np
 
@@ -164,7 +241,7 @@ def write_card(model: Path, manifest: Path, results: list[dict]) -> Path:
 
     config = ModelConfig.from_json(model)
     enc, dec = config.encoder, config.decoder
-    corpus = json.loads((manifest.parent / "corpus.json").read_text())
+    corpus = json.loads((corpus_dir / "corpus.json").read_text())
     stride = int(np.prod(enc.conv_stride))
     stages = json.loads((model / "training.json").read_text())["stages"]
     train_s = eval_s = 0.0
@@ -183,12 +260,16 @@ def write_card(model: Path, manifest: Path, results: list[dict]) -> Path:
         conv_dim=list(enc.conv_dim), strides=list(enc.conv_stride), fps=16000 / stride,
         dec_layers=dec.decoder_layers, d_model=dec.d_model, vocab=dec.vocab_size,
         params_m=sum(x.size for x in jax.tree.leaves(param_shapes(config))) / 1e6, size_mb=size / 2**20,
-        n_train=corpus["sentences"]["train"], n_dev=corpus["sentences"]["dev"],
-        n_test=corpus["sentences"]["test"], seed=corpus["seed"], espeak=corpus["espeak_ng"].split(
-            ":")[1].split()[0], n_voices=len(corpus["voices"]), n_variants=len(corpus["variants"]),
-        speed=corpus["speed"], pitch=corpus["pitch"], snr=corpus["snr_db"],
-        h_train=corpus["hours"]["train"], h_dev=corpus["hours"]["dev"],
-        h_test=corpus["hours"]["test"], oov_test=corpus["german_oov_vs_train"]["test"],
+        sizes=", ".join(f"{k} {v}" for k, v in corpus["sizes"].items()), seed=corpus["seed"],
+        train_numbers=corpus["train_numbers"], train_nonspeech=corpus["train_nonspeech"],
+        espeak=corpus["espeak_ng"].split(":")[1].split()[0], n_voices=len(corpus["voices"]),
+        n_variants=len(corpus["variants"]), speed=corpus["speed"], pitch=corpus["pitch"],
+        ac=corpus["acoustics"], reverb=corpus["acoustics"]["reverb_prob"],
+        h_train=corpus["hours"]["train"], u_train=corpus["utterances"]["train"],
+        h_dev=corpus["hours"]["dev"], oov_test=corpus["german_oov_vs_train"]["test"],
+        oov_heldout=corpus["german_oov_vs_train"]["heldout"],
+        categories=", ".join(f"{k} {v}" for k, v in corpus["categories"]["train"].items()),
+        n_heldout_variants=len(corpus["heldout_variants"]),
         runs_text=f"in {len(stages)} stages, each from the previous one's final params (the first from "
         "random init)" if multi else "in one run from random init",
         fresh_head=", and each stage starts a fresh one" if multi else "",
@@ -201,9 +282,7 @@ def write_card(model: Path, manifest: Path, results: list[dict]) -> Path:
         curve="\n".join(f"| {f'{i + 1} | ' if multi else ''}{r['step']} | {r['eval_loss']:.3f} | "
                         f"{r['bleu']:.1f} | {100 * r['exact_match']:.1f}% |"
                         for i, st in enumerate(stages) for r in st["log"] if "eval_loss" in r),
-        n_scored=results[0]["eval_sentences"],
-        scores="\n".join(f"| {_decoding(r['num_beams'])} | {r['bleu']:.1f} | "
-                         f"{100 * r['exact_match']:.1f}% |" for r in results),
+        scores="\n".join(_score_row(r) for r in results),
     )
     (model / "README.md").write_text(text)
     return model / "README.md"
@@ -224,7 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--force", action="store_true")
     a = sub.add_parser("evaluate")
     a.add_argument("model", type=Path)
-    a.add_argument("manifest", type=Path)
+    a.add_argument("corpus", type=Path, help="corpus folder (examples/make_corpus.py)")
+    a.add_argument("--sets", nargs="+", choices=TEST_SETS, default=list(TEST_SETS))
+    a.add_argument("--limit", type=int, help="only the first N utterances of each set")
     a.add_argument("--batch-size", type=int, default=16)
     a.add_argument("--num-beams", type=int, nargs="+", default=[1])
     a.add_argument("--card", action="store_true", help="write the scores into MODEL/README.md")
@@ -234,11 +315,14 @@ def main(argv: list[str] | None = None) -> int:
     elif args.cmd == "package":
         package(args.runs, args.out, args.force)
     else:
-        results = [evaluate(args.model, args.manifest, args.batch_size, n) for n in args.num_beams]
+        results = [r for n in args.num_beams for r in evaluate(
+            args.model, args.corpus, args.batch_size, n, tuple(args.sets), args.limit)]
         for r in results:
-            print(json.dumps(r))
+            print(json.dumps(r, ensure_ascii=False))
+        results.sort(key=lambda r: (TEST_SETS.index(r["set"]), r["num_beams"]))
+        print("\n".join(_score_row(r) for r in results))
         if args.card:
-            print(f"wrote {write_card(args.model, args.manifest, results)}", file=sys.stderr)
+            print(f"wrote {write_card(args.model, args.corpus, results)}", file=sys.stderr)
     return 0
 
 

@@ -1482,20 +1482,26 @@ def num_templates() -> int:
     return sum(len(t) for t, _ in CATEGORIES.values())
 
 
-def sample(rng: random.Random, style: str = "mixed") -> tuple[str, str, str]:
-    """One random ``(english, german, category)``."""
+Categories = dict[str, tuple[list[Template | Func], float]]
+
+
+def sample(rng: random.Random, style: str = "mixed",
+           categories: Categories | None = None) -> tuple[str, str, str]:
+    """One random ``(english, german, category)`` from ``categories`` (default ``CATEGORIES``)."""
     if style not in STYLES:
         raise ValueError(f"style must be one of {STYLES}, got {style!r}")
-    names = list(CATEGORIES)
-    name = rng.choices(names, weights=[CATEGORIES[n][1] for n in names])[0]
-    templates = CATEGORIES[name][0]
+    categories = CATEGORIES if categories is None else categories
+    names = list(categories)
+    name = rng.choices(names, weights=[categories[n][1] for n in names])[0]
+    templates = categories[name][0]
     en, de = rng.choice(templates).sample(rng, style)
     return en, de, name
 
 
-def generate(n: int, seed: int, style: str = "mixed", max_tries: int | None = None) -> list[tuple[str, str,
-                                                                                                  str]]:
-    """``n`` distinct sentences ``(english, german, category)``, unique by both English and German.
+def generate(n: int, seed: int, style: str = "mixed", max_tries: int | None = None,
+             categories: Categories | None = None) -> list[tuple[str, str, str]]:
+    """``n`` distinct sentences ``(english, german, category)``, unique by both English and German,
+    from ``categories`` (default ``CATEGORIES``).
 
     Deterministic for a given ``(n, seed, style)``, and the first ``k`` of ``generate(n)`` equal
     ``generate(k)``. Fewer than ``n`` come back only when ``max_tries`` draws (default ``50 n + 1000``)
@@ -1508,7 +1514,7 @@ def generate(n: int, seed: int, style: str = "mixed", max_tries: int | None = No
     tries = max_tries if max_tries is not None else 50 * n + 1000
     while len(out) < n and tries > 0:
         tries -= 1
-        en, de, cat = sample(rng, style)
+        en, de, cat = sample(rng, style, categories)
         if en in seen_en or de in seen_de:
             continue
         seen_en.add(en)

@@ -10,6 +10,9 @@ loss (`ctc_alphabet`; see `s2t2_jax.train`).
 Relative audio paths are resolved against the manifest's folder. Blank lines are ignored.
 
 Labels are `tokenizer.encode(text) + [eos]` (the reference fine-tuning recipe appends `</s>`).
+An empty (or all-space) text is a non-speech example: its labels are `[eos]` alone, so the model
+learns to give an empty translation for silence, noise or tones; with CTC its `source` must be
+empty too (the CTC target is then all blanks). `load_examples` logs how many it read.
 A bad line (malformed, missing/unreadable audio, audio shorter than the encoder's minimum
 `encoder.min_input_samples(config.encoder)`, text with no known token, labels longer than the
 decoder's positions, audio or labels longer than the largest bucket) is reported with its line
@@ -118,7 +121,8 @@ def load_examples(
     numbers and a count). `max_samples` / `max_labels`: audio / labels (with `</s>`) longer than
     this are bad (e.g. the largest buckets). `bad_lines`: skipped lines are appended to it.
     `ctc_alphabet`: also encode each line's `source` transcript (`encode_ctc`) as `ctc_labels`;
-    a line without one, or whose source has no character of the alphabet, is bad. Audio shorter
+    a line without one, or whose non-empty source has no character of the alphabet, is bad (an
+    empty source is an empty target: non-speech, see the module docstring). Audio shorter
     than `min_input_samples(config.encoder)` (no encoder frame) is bad.
     """
     if on_error not in ("raise", "skip"):
@@ -139,11 +143,13 @@ def load_examples(
             ctc = encode_ctc(source or "", ctc_alphabet)
             if source is None:
                 error = "no source transcript (needed for the CTC loss)"
-            elif not ctc:
+            elif not ctc and source.strip():
                 error = f"source {source[:40]!r} has no character of the CTC alphabet"
+            elif not text.strip() and source.strip():
+                error = "empty text (non-speech) with a non-empty source transcript"
         if error is None:
             ids = tokenizer.encode(text)
-            if not ids or all(i == unk for i in ids):
+            if text.strip() and (not ids or all(i == unk for i in ids)):
                 error = f"text {text[:40]!r} has no known tokens"
             elif len(ids) + 1 > max_len:
                 error = (f"labels are {len(ids) + 1} tokens (with </s>); the decoder has "
@@ -177,6 +183,10 @@ def load_examples(
             bad_lines.extend(bad)
     if not examples:
         raise DataError(f"{name}: no usable examples")
+    empty = sum(len(e.labels) == 1 for e in examples)
+    if empty:
+        logger.info("%s: %d of %d examples have an empty text (non-speech: labels </s> alone)",
+                    name, empty, len(examples))
     return examples
 
 

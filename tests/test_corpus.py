@@ -20,10 +20,16 @@ import soundfile as sf
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 sys.path.insert(0, str(EXAMPLES))
 
+import acoustics  # noqa: E402
+import default_model  # noqa: E402
 import grammar  # noqa: E402
+import heldout  # noqa: E402
 import make_corpus  # noqa: E402
+import phrases  # noqa: E402
 
-SPLITS = ("train", "dev", "test")
+SPLITS = make_corpus.SPLITS
+SMALL = {"train": 12, "dev": 4, "test": 4, "heldout": 4, "numbers": 4, "nonspeech": 3}
+SMALL_ARGS = dict(sizes=SMALL, train_numbers=3, train_nonspeech=2)
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +43,12 @@ def espeak() -> str:
     return exe
 
 
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
 def _read(folder: Path) -> dict[str, list[dict]]:
-    return {
-        s: [json.loads(line) for line in (folder / f"{s}.jsonl").read_text(encoding="utf-8").splitlines()]
-        for s in SPLITS
-    }
+    return {s: _rows(folder / f"{s}.jsonl") for s in SPLITS}
 
 
 @pytest.fixture(scope="module")
@@ -51,27 +58,27 @@ def corpus(espeak: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
         sys.executable,
         str(EXAMPLES / "make_corpus.py"),
         str(out),
-        "--train",
-        "12",
-        "--dev",
-        "4",
-        "--test",
-        "4",
+        *[x for k, v in SMALL.items() for x in (f"--{k}", str(v))],
+        "--train-numbers",
+        "3",
+        "--train-nonspeech",
+        "2",
         "--seed",
         "3",
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "sentences" in proc.stdout and "German vocabulary" in proc.stdout
+    assert "utterances" in proc.stdout and "German vocabulary" in proc.stdout
     return out
 
 
 def test_manifests_and_audio(corpus: Path) -> None:
     rows = _read(corpus)
-    assert {s: len(r) for s, r in rows.items()} == {"train": 12, "dev": 4, "test": 4}
-    for split_rows in rows.values():
+    assert {s: len(r) for s, r in rows.items()} == {**SMALL, "train": 12 + 3 + 2}
+    for split, split_rows in rows.items():
         for row in split_rows:
-            assert row["text"].strip() and row["source"].strip()
+            speech = not row["category"].startswith("nonspeech")
+            assert bool(row["text"].strip()) == bool(row["source"].strip()) == speech, row
             assert not re.search(r"\d", row["source"]), row["source"]  # English is spoken: words only
             path = corpus / row["audio"]
             assert not Path(row["audio"]).is_absolute() and path.is_file()
@@ -80,31 +87,56 @@ def test_manifests_and_audio(corpus: Path) -> None:
             audio, _ = sf.read(str(path), dtype="float32")
             assert 0.5 < audio.size / 16000 < 20
             assert abs(row["duration"] - audio.size / 16000) < 1e-3
-            assert 0.005 < float(np.sqrt(np.mean(audio**2))) and float(np.abs(audio).max()) < 1.0
+            assert float(np.abs(audio).max()) < 1.0
+            if speech:
+                assert 0.002 < float(np.sqrt(np.mean(audio**2)))
+            else:
+                assert 0.2 < audio.size / 16000 <= 5.0
+            variant = row["voice"].partition("+")[2]
+            if split in ("heldout", "numbers"):
+                assert variant in make_corpus.HELDOUT_VARIANTS
+            elif speech:
+                assert variant in make_corpus.TRAIN_VARIANTS
+                assert row["voice"].split("+")[0] in make_corpus.TRAIN_VOICES
+    cats = {s: [r["category"].split(":")[0] for r in rows[s]] for s in SPLITS}
+    assert cats["train"].count("nonspeech") == 2 and cats["train"].count("numbers_alone") == 3
+    assert [set(cats[s]) for s in ("heldout", "numbers", "nonspeech")] == [
+        {"heldout"}, {"numbers_alone"}, {"nonspeech"}]
     summary = json.loads((corpus / "corpus.json").read_text(encoding="utf-8"))
-    assert summary["sentences"] == {"train": 12, "dev": 4, "test": 4} and summary["german_vocab"] > 20
+    assert summary["utterances"] == {**SMALL, "train": 17} and summary["german_vocab"] > 20
 
 
 def test_splits_share_no_sentence(corpus: Path) -> None:
+    """Speech splits share no sentence (numbers alone repeat by design: there are few of them)."""
     rows = _read(corpus)
+    speech = ("train", "dev", "test", "heldout")
     for key in ("source", "text"):
-        sets = {s: {r[key] for r in rows[s]} for s in SPLITS}
-        assert all(len(sets[s]) == len(rows[s]) for s in SPLITS)
-        assert (
-            not sets["train"] & sets["dev"]
-            and not sets["train"] & sets["test"]
-            and not sets["dev"] & sets["test"]
-        )
+        sets = {s: {r[key] for r in rows[s] if r["category"] not in ("numbers_alone",) and r[key]}
+                for s in speech}
+        assert all(len(sets[s]) == sum(r["category"] not in ("numbers_alone",) and bool(r[key])
+                                       for r in rows[s]) for s in speech)
+        for i, a in enumerate(speech):
+            for b in speech[i + 1:]:
+                assert not sets[a] & sets[b], (a, b)
 
 
 def test_same_seed_same_corpus(corpus: Path, tmp_path: Path) -> None:
-    make_corpus.make_corpus(tmp_path, train=12, dev=4, test=4, seed=3, log=False)
+    make_corpus.make_corpus(tmp_path, seed=3, log=False, jobs=2, **SMALL_ARGS)
     a, b = _read(corpus), _read(tmp_path)
     assert a == b
-    row = a["dev"][0]
-    assert (corpus / row["audio"]).read_bytes() == (tmp_path / row["audio"]).read_bytes()
+    for split in ("dev", "heldout", "nonspeech"):
+        row = a[split][-1]
+        assert (corpus / row["audio"]).read_bytes() == (tmp_path / row["audio"]).read_bytes()
     with pytest.raises(FileExistsError):
-        make_corpus.make_corpus(tmp_path, train=1, dev=1, test=1, seed=3, log=False)
+        make_corpus.make_corpus(tmp_path, seed=3, log=False, **SMALL_ARGS)
+    # A sample (some splits, the first N of each) is the same files as in the whole corpus.
+    part = tmp_path / "part"
+    make_corpus.make_corpus(part, seed=3, log=False, splits=("heldout", "nonspeech"), limit=2, **SMALL_ARGS)
+    assert sorted(p.name for p in part.glob("*.jsonl")) == ["heldout.jsonl", "nonspeech.jsonl"]
+    for split in ("heldout", "nonspeech"):
+        got = _rows(part / f"{split}.jsonl")
+        assert got == a[split][:2]
+        assert all((part / r["audio"]).read_bytes() == (corpus / r["audio"]).read_bytes() for r in got)
 
 
 def test_other_seed_other_sentences() -> None:
@@ -112,6 +144,59 @@ def test_other_seed_other_sentences() -> None:
     assert a == grammar.generate(30, seed=1)
     assert grammar.generate(10, seed=1) == a[:10]
     assert {x[0] for x in a} != {x[0] for x in grammar.generate(30, seed=2)}
+
+
+def test_phrases_and_heldout_are_functions_and_well_formed() -> None:
+    """Fragments have no final punctuation (both sides), sentences end in .?! (both sides); the
+    English is spoken (no digits); each English has one German."""
+    rng = random.Random(0)
+    seen: dict[str, str] = {}
+    draws = [phrases.CATEGORIES[c][0] for c in ("fragments", "commands", "compositions")]
+    for _ in range(3000):
+        en, de = rng.choice(rng.choice(draws + [heldout.TEMPLATES])).sample(rng, "mixed")
+        assert seen.setdefault(en, de) == de, (en, seen[en], de)
+        assert (en[-1] in ".?!") == (de[-1] in ".?!"), (en, de)
+        assert en[0].isupper() and not de[0].islower() and "{" not in en + de and "  " not in en + de
+        assert not re.search(r"\d", en), en
+    for en, de, cat in phrases.numbers_alone(300, 0):
+        assert cat == "numbers_alone" and not re.search(r"\d", en)
+        assert default_model.number_value(de) is not None, de
+
+
+def test_heldout_frames_are_not_training_frames() -> None:
+    """No held-out sentence comes out of the training generator (its frames are its own), and
+    heldout.generate leaves out what it is told to."""
+    train = {en for en, _, _ in grammar.generate(20000, 0, categories=phrases.CATEGORIES)}
+    held = heldout.generate(300, 1)
+    assert len(held) == 300 and not {en for en, _, _ in held} & train
+    again = heldout.generate(300, 1, exclude={held[0][0]})
+    assert held[0] not in again and again[0] == held[1]
+
+
+def test_number_value_accepts_digits_and_german_words() -> None:
+    nv = default_model.number_value
+    assert nv("Sieben") == nv("7") == nv("sieben.") == ("card", 7)
+    assert nv("312") == nv("Dreihundertzwölf") == ("card", 312)
+    assert nv("Fünfte") == nv("5.") == nv("fünften") == ("ord", 5)
+    assert nv("Einundzwanzigste") == ("ord", 21) and nv("Eins") == nv("ein") == ("card", 1)
+    assert nv("Sieben Äpfel") is None and nv("") is None and nv("1,50") is None
+
+
+def test_acoustics_are_deterministic_and_nonspeech_has_every_kind() -> None:
+    clean = np.sin(np.arange(16000) / 10).astype(np.float32) * 0.5
+    ranges = acoustics.Ranges(reverb_prob=1.0)
+    a = acoustics.draw(np.random.default_rng(1), ranges)
+    assert a.rt60_s > 0 and a == acoustics.draw(np.random.default_rng(1), ranges)
+    x = acoustics.apply(np.random.default_rng(2), clean, a)
+    assert np.array_equal(x, acoustics.apply(np.random.default_rng(2), clean, a))
+    assert x.dtype == np.float32 and x.size == 16000 + sum(int(p * 16000) for p in a.pad_s)
+    assert abs(20 * np.log10(np.abs(x).max()) - a.peak_db) < 3
+    for kind in acoustics.NONSPEECH_KINDS:
+        y = acoustics.nonspeech(np.random.default_rng(3), kind, 1.5)
+        assert y.shape == (24000,) and 0 < np.abs(y).max() < 1, kind
+        assert np.array_equal(y, acoustics.nonspeech(np.random.default_rng(3), kind, 1.5))
+    with pytest.raises(ValueError, match="unknown non-speech kind"):
+        acoustics.nonspeech(np.random.default_rng(0), "music", 1.0)
 
 
 def test_grammar_is_a_function_and_well_formed() -> None:
@@ -190,4 +275,4 @@ def test_templates_render_expected_pairs() -> None:
 def test_missing_espeak_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(make_corpus.shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="apt-get install espeak-ng"):
-        make_corpus.make_corpus(tmp_path, train=1, dev=1, test=1)
+        make_corpus.make_corpus(tmp_path, **SMALL_ARGS)

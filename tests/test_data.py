@@ -78,7 +78,7 @@ def test_bad_lines_are_reported_with_line_numbers(tmp_path, tokenizer, caplog):
         f"{good}\ta b c d e f",         # 6 labels too long (6 + </s> > 6 positions)
         f"{good}",                      # 7 one column
         "short.wav\ta",                 # 8 too short
-        f"{good}\t",                    # 9 empty text
+        f"{good}\t",                    # 9 ok: empty text, non-speech (labels </s> alone)
         f"{good}\tc",                   # 10 ok
     ]
     manifest = tmp_path / "m.tsv"
@@ -86,16 +86,18 @@ def test_bad_lines_are_reported_with_line_numbers(tmp_path, tokenizer, caplog):
     with pytest.raises(DataError) as err:
         load_examples(manifest, tokenizer, CONFIG, on_error="raise")
     msg = str(err.value)
-    assert "7 bad line(s)" in msg
+    assert "6 bad line(s)" in msg
     for n, what in [(3, "not found"), (4, "cannot read"), (5, "no known tokens"),
-                    (6, "positions"), (7, "columns"), (8, "too short"), (9, "no known tokens")]:
+                    (6, "positions"), (7, "columns"), (8, "too short")]:
         assert f"m.tsv:{n}: " in msg and what in msg, (n, what)
-    assert "m.tsv:2:" not in msg and "m.tsv:10:" not in msg
+    assert "m.tsv:2:" not in msg and "m.tsv:9:" not in msg and "m.tsv:10:" not in msg
 
-    with caplog.at_level(logging.WARNING, logger="s2t2_jax.data"):
+    with caplog.at_level(logging.INFO, logger="s2t2_jax.data"):
         examples = load_examples(manifest, tokenizer, CONFIG, on_error="skip")
-    assert [e.line for e in examples] == [2, 10]
-    assert "skipping 7 bad line(s) of 9" in caplog.text and "m.tsv:4:" in caplog.text
+    assert [e.line for e in examples] == [2, 9, 10]
+    assert examples[1].labels == (tokenizer.eos_token_id,)
+    assert "skipping 6 bad line(s) of 9" in caplog.text and "m.tsv:4:" in caplog.text
+    assert "1 of 3 examples have an empty text" in caplog.text
 
     (tmp_path / "j.jsonl").write_text('{"audio": 1}\nnot json\n')
     with pytest.raises(DataError, match=r"j.jsonl:1: .*\n.*j.jsonl:2: invalid JSON"):

@@ -1,10 +1,18 @@
 """The shipped default model: it translates held-out recordings (sentences never seen in
 training, spoken by espeak-ng) to their references, from the library, the CLI without --model,
-and after export to PyTorch (transformers' `generate()` gives the same token ids)."""
+and after export to PyTorch (transformers' `generate()` gives the same token ids).
+
+The `retrain` tests check what a new user says (issue 15) on a sample of each of the build's test
+sets, regenerated with espeak-ng (`examples/make_corpus.py`'s defaults, as
+`examples/build_default_model.sh` builds them): in-grammar exact match >= 70%, out-of-template BLEU
+>= 50, numbers alone >= 90% right, non-speech >= 95% left empty. The shipped model predates that
+recipe and fails them, so they are deselected by default until the retrained model lands:
+`pytest -m retrain tests/test_default_model.py`."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +25,7 @@ from s2t2_jax.translator import SpeechTranslator, default_model_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 AUDIO = ROOT / "examples" / "audio"
+SAMPLE = 25  # utterances of each test set in the retrain checks
 REFS = [json.loads(line) for line in (AUDIO / "references.jsonl").read_text().splitlines()]
 PATHS = [AUDIO / r["audio"] for r in REFS]
 
@@ -36,7 +45,7 @@ def test_default_model_is_small_and_complete():
     for name in ("config.json", "vocab.json", "merges.txt", "preprocessor_config.json", "README.md"):
         assert (folder / name).is_file(), name
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    assert size <= 20 * 2**20, size
+    assert size <= 25 * 2**20, size
 
 
 def test_default_model_translates_held_out_recordings(translations):
@@ -82,3 +91,28 @@ def test_exported_default_model_gives_the_same_translations(translator, tmp_path
         np.pad(want, ((0, 0), (0, width - want.shape[1])), constant_values=pad))
     assert proc.batch_decode(want, skip_special_tokens=True) == \
         translator.processor.batch_decode(got, skip_special_tokens=True)
+
+
+@pytest.fixture(scope="module")
+def new_user_scores(tmp_path_factory) -> dict[str, dict]:
+    """Greedy scores of the shipped model on the first SAMPLE utterances of each test set."""
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("espeak-ng is required to regenerate the test sets: apt-get install espeak-ng")
+    sys.path.insert(0, str(ROOT / "examples"))
+    import default_model
+    import make_corpus
+
+    out = tmp_path_factory.mktemp("new-user")
+    make_corpus.make_corpus(out, splits=make_corpus.TEST_SETS, limit=SAMPLE, jobs=2, log=False)
+    results = default_model.evaluate(default_model_dir(), out, batch_size=8, num_beams=1)
+    return {r["set"]: r for r in results}
+
+
+@pytest.mark.retrain
+@pytest.mark.parametrize("name, metric, target", [
+    ("test", "exact_match", 0.7), ("heldout", "bleu", 50.0), ("numbers", "numbers_accuracy", 0.9),
+    ("nonspeech", "empty_rate", 0.95)])
+def test_default_model_understands_a_new_user(new_user_scores, name, metric, target):
+    r = new_user_scores[name]
+    assert r["utterances"] == SAMPLE
+    assert r[metric] >= target, (metric, r[metric], r["examples"])

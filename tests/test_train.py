@@ -568,12 +568,13 @@ def test_ctc_loss_matches_torch_and_ignores_padding_rows():
     from s2t2_jax.train import ctc_loss
 
     rng = np.random.default_rng(0)
-    b, s, d, k = 4, 30, 8, 6
+    b, s, d, k = 5, 30, 8, 6
     enc = rng.standard_normal((b, s, d)).astype(np.float32)
     head = {"kernel": rng.standard_normal((d, k)).astype(np.float32),
             "bias": rng.standard_normal(k).astype(np.float32)}
-    frames = np.array([30, 25, 20, 0])  # the last row is a padding row: no frames, no labels
-    targets = [[1, 2, 2, 3], [4, 5, 1, 1, 1, 2, 3], [3], []]
+    # Row 3 is non-speech (frames, an empty target: all blanks); row 4 a padding row (neither).
+    frames = np.array([30, 25, 20, 15, 0])
+    targets = [[1, 2, 2, 3], [4, 5, 1, 1, 1, 2, 3], [3], [], []]
     labels = np.zeros((b, 8), np.int32)
     for i, t in enumerate(targets):
         labels[i, :len(t)] = t
@@ -582,8 +583,8 @@ def test_ctc_loss_matches_torch_and_ignores_padding_rows():
                                                jnp.asarray(labels))
     logp = torch.tensor(enc @ head["kernel"] + head["bias"]).log_softmax(-1).transpose(0, 1)
     ref = torch.nn.CTCLoss(blank=0, reduction="mean")(
-        logp[:, :3], torch.tensor(labels[:3]), torch.tensor(frames[:3]),
-        torch.tensor([len(t) for t in targets[:3]]))
+        logp[:, :4], torch.tensor(labels[:4]), torch.tensor(frames[:4]),
+        torch.tensor([len(t) for t in targets[:4]]))
     assert float(loss) == pytest.approx(float(ref), rel=1e-5)
     assert all(np.isfinite(np.asarray(g)).all() for g in jax.tree.leaves(grads))
 

@@ -59,13 +59,14 @@ def with_ctc_head(params: Params, config: ModelConfig, cfg: TrainConfig) -> Para
 
 def ctc_loss(head: Params, enc: jax.Array, enc_mask: jax.Array, ctc_labels: jax.Array) -> jax.Array:
     """torch `CTCLoss(reduction="mean", blank=0)` of the head's predictions from `enc [B, S, D]`
-    (frames where `enc_mask [B, S]`) for `ctc_labels [B, Y]` (0 = padding); rows with no label
-    (padding rows) weigh nothing."""
+    (frames where `enc_mask [B, S]`) for `ctc_labels [B, Y]` (0 = padding); rows with no frame
+    (padding rows) weigh nothing; a row with frames and no label (non-speech) learns all blanks
+    (divided by length 1, as torch clamps it)."""
     logits = enc.astype(jnp.float32) @ head["kernel"] + head["bias"]  # [B, S, K]
     per_row = optax.ctc_loss(logits, 1.0 - enc_mask.astype(jnp.float32), ctc_labels,
                              (ctc_labels == 0).astype(jnp.float32), blank_id=0)
     lengths = jnp.sum(ctc_labels != 0, axis=-1)
-    valid = lengths > 0
+    valid = jnp.any(enc_mask, axis=-1)  # an empty target on real frames (non-speech) counts
     per_row = jnp.where(valid, per_row, 0.0) / jnp.maximum(lengths, 1)
     return jnp.sum(per_row) / jnp.maximum(jnp.sum(valid), 1)
 
