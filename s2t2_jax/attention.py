@@ -119,25 +119,32 @@ class Attention(nn.Module):
         """Values `[B, N, X, H]`."""
         return self._heads(self.v_proj(x))
 
+    def context(
+        self, q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None,
+        deterministic: bool = True,
+    ) -> jax.Array:
+        """`q [B,N,T,H]` over `k [B,N,H,S]`, `v [B,N,S,H]` + `bias` -> values `[B, N, T, H]`."""
+        t = q.shape[2]
+        if (self.query_block and t > self.query_block and deterministic
+                and (bias is None or bias.shape[-2] == 1)
+                and not self.is_mutable_collection("intermediates")):
+            return blockwise_attention(q, k, v, bias, self.query_block)
+        probs = attention_probs(q, k, bias)
+        # `[B, N, T, S]` for inspection (`model.cross_attentions`); a no-op unless the
+        # "intermediates" collection is mutable in `apply`.
+        self.sow("intermediates", "attention_weights", probs)
+        if self.dropout > 0.0 and not deterministic:
+            probs = self.attn_dropout(probs, deterministic=False)
+        return jnp.einsum("bnts,bnsh->bnth", probs, v)
+
     def attend(
         self, q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None,
         deterministic: bool = True,
     ) -> jax.Array:
-        """`q [B,N,T,H]` over `k [B,N,H,S]`, `v [B,N,S,H]` + `bias` -> out-projected `[B, T, D]`."""
+        """`context`, out-projected -> `[B, T, D]`."""
         b, n, t, h = q.shape
-        if (self.query_block and t > self.query_block and deterministic
-                and (bias is None or bias.shape[-2] == 1)
-                and not self.is_mutable_collection("intermediates")):
-            out = blockwise_attention(q, k, v, bias, self.query_block)
-        else:
-            probs = attention_probs(q, k, bias)
-            # `[B, N, T, S]` for inspection (`model.cross_attentions`); a no-op unless the
-            # "intermediates" collection is mutable in `apply`.
-            self.sow("intermediates", "attention_weights", probs)
-            if self.dropout > 0.0 and not deterministic:
-                probs = self.attn_dropout(probs, deterministic=False)
-            out = jnp.einsum("bnts,bnsh->bnth", probs, v)
-        return self.out_proj(out.swapaxes(1, 2).reshape(b, t, n * h))
+        out = self.context(q, k, v, bias, deterministic).swapaxes(1, 2)
+        return self.out_proj(out.reshape(b, t, n * h))
 
     def __call__(
         self, x: jax.Array, bias: jax.Array | None = None, deterministic: bool = True
