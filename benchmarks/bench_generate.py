@@ -149,6 +149,9 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     ref, config, params = build()
+    from benchmarks.machine import describe
+
+    print(describe())
     print(f"B={b}, {n_new} new tokens, {seconds:g} s audio, {args.threads} threads, ours in "
           f"{args.dtype}; torch {torch.__version__}; model built in {time.perf_counter() - t0:.0f} s; "
           f"processors {_processors(args) or 'none'}", flush=True)

@@ -47,6 +47,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     from benchmarks.bench_generate import _pin, build
+    from benchmarks.machine import describe
 
     _pin(args.threads)
     import jax
@@ -107,6 +108,7 @@ def main(argv=None) -> None:
             return lambda x, m: ref.enc_to_dec_proj(ref.encoder(x, attention_mask=m).last_hidden_state)
         raise ValueError(part)
 
+    print(describe())
     print(f"B={args.batch}, {args.threads} threads; seconds per call (x24 for per-layer parts)")
     print(f"{'part':<10}{'audio s':>8}{'frames':>8}{'ours':>10}{'ref':>10}{'ref/ours':>10}{'compile':>10}")
     rng = np.random.default_rng(0)

@@ -54,6 +54,24 @@ def attention_probs(q: jax.Array, k: jax.Array, bias: jax.Array | None) -> jax.A
     return jax.nn.softmax(scores.astype(jnp.float32), axis=-1).astype(q.dtype)
 
 
+# `query_block` < 0 (the encoder's default, `encoder.QUERY_BLOCK`) picks by query count: plain
+# attention over at most PLAIN_MAX_QUERIES queries, blocks of BLOCK_QUERIES above. Attention core
+# alone, B=8, 16 heads of 64, 2-core AMD EPYC (Zen 4, AVX-512; `benchmarks/machine.py`), ms for
+# plain / blocks of 128 / blocks of 256: 249 frames (5 s) 23 / 24 / 29, 311 frames 103 / 69 / 81,
+# 499 frames 140 / 97 / 99, 749 frames 330 / 202 / 202, 1499 frames - / 881 / 1114: plain attention's
+# [N, T, T] scores per row outgrow the caches between 249 and 311 frames.
+PLAIN_MAX_QUERIES = 256
+BLOCK_QUERIES = 128
+
+
+def query_block_for(queries: int, query_block: int) -> int:
+    """The query block for `queries` queries (0: plain attention): `query_block` > 0 blocks of that
+    many when there are more queries, 0 never, < 0 by the measured rule above."""
+    if query_block < 0:
+        query_block = 0 if queries <= PLAIN_MAX_QUERIES else BLOCK_QUERIES
+    return query_block if 0 < query_block < queries else 0
+
+
 def blockwise_attention(
     q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None, block: int
 ) -> jax.Array:
@@ -92,7 +110,8 @@ class Attention(nn.Module):
     num_heads: int
     dropout: float = 0.0
     dtype: jnp.dtype = jnp.float32
-    # Inference over more than this many queries runs in query blocks of this size (0: never).
+    # Inference over more queries than this runs in query blocks of this size (0: never; < 0:
+    # `query_block_for`'s rule).
     query_block: int = 0
 
     def setup(self) -> None:
@@ -102,33 +121,61 @@ class Attention(nn.Module):
         )
         self.attn_dropout = nn.Dropout(self.dropout)
 
+    def project(self, x: jax.Array, names: tuple[str, ...]) -> list[jax.Array]:
+        """`x [B, X, D]` through the named projections (`"q_proj"`, ...) as one matmul: their
+        kernels are concatenated inside the program; the params stay the reference's, one each."""
+        denses = [getattr(self, name) for name in names]
+        if len(denses) == 1 or self.is_initializing():
+            return [dense(x) for dense in denses]
+        ps = [dense.variables["params"] for dense in denses]
+        x, kernel, bias = nn.dtypes.promote_dtype(
+            x, jnp.concatenate([p["kernel"] for p in ps], -1),
+            jnp.concatenate([p["bias"] for p in ps], -1), dtype=self.dtype)
+        y = jax.lax.dot_general(x, kernel, (((x.ndim - 1,), (0,)), ((), ()))) + bias
+        return jnp.split(y, len(names), axis=-1)
+
     def _heads(self, x: jax.Array) -> jax.Array:
         """`[B, X, D]` -> `[B, N, X, H]`."""
         h = self.embed_dim // self.num_heads
         return x.reshape(*x.shape[:-1], self.num_heads, h).swapaxes(-3, -2)
 
+    def _query_heads(self, y: jax.Array) -> jax.Array:
+        return self._heads(y * ((self.embed_dim // self.num_heads) ** -0.5))
+
+    def _key_heads(self, y: jax.Array) -> jax.Array:
+        return self._heads(y).swapaxes(-2, -1)
+
     def queries(self, x: jax.Array) -> jax.Array:
         """Scaled queries `[B, N, X, H]`."""
-        return self._heads(self.q_proj(x) * ((self.embed_dim // self.num_heads) ** -0.5))
+        return self._query_heads(self.q_proj(x))
 
     def keys(self, x: jax.Array) -> jax.Array:
         """Keys `[B, N, H, X]`."""
-        return self._heads(self.k_proj(x)).swapaxes(-2, -1)
+        return self._key_heads(self.k_proj(x))
 
     def values(self, x: jax.Array) -> jax.Array:
         """Values `[B, N, X, H]`."""
         return self._heads(self.v_proj(x))
+
+    def qkv(self, x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """`queries`, `keys` and `values` of `x`, projected by one matmul (`project`)."""
+        q, k, v = self.project(x, ("q_proj", "k_proj", "v_proj"))
+        return self._query_heads(q), self._key_heads(k), self._heads(v)
+
+    def kv(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """`keys` and `values` of `x`, projected by one matmul (`project`)."""
+        k, v = self.project(x, ("k_proj", "v_proj"))
+        return self._key_heads(k), self._heads(v)
 
     def context(
         self, q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None,
         deterministic: bool = True,
     ) -> jax.Array:
         """`q [B,N,T,H]` over `k [B,N,H,S]`, `v [B,N,S,H]` + `bias` -> values `[B, N, T, H]`."""
-        t = q.shape[2]
-        if (self.query_block and t > self.query_block and deterministic
-                and (bias is None or bias.shape[-2] == 1)
+        block = query_block_for(q.shape[2], self.query_block)
+        if (block and deterministic and (bias is None or bias.shape[-2] == 1)
                 and not self.is_mutable_collection("intermediates")):
-            return blockwise_attention(q, k, v, bias, self.query_block)
+            return blockwise_attention(q, k, v, bias, block)
         probs = attention_probs(q, k, bias)
         # `[B, N, T, S]` for inspection (`model.cross_attentions`); a no-op unless the
         # "intermediates" collection is mutable in `apply`.
@@ -150,7 +197,7 @@ class Attention(nn.Module):
         self, x: jax.Array, bias: jax.Array | None = None, deterministic: bool = True
     ) -> jax.Array:
         """Self-attention over `x [B, T, D]` -> `[B, T, D]`."""
-        return self.attend(self.queries(x), self.keys(x), self.values(x), bias, deterministic)
+        return self.attend(*self.qkv(x), bias, deterministic)
 
 
 def conv1d(
