@@ -72,6 +72,19 @@ def query_block_for(queries: int, query_block: int) -> int:
     return query_block if 0 < query_block < queries else 0
 
 
+def attention_values(q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None) -> jax.Array:
+    """`attention_probs` times values `v [B, N, S, H]` -> `[B, N, T, H]`, normalised after the
+    weighted sum: the softmax's division runs over `[..., T, H]`, not over the `[..., T, S]`
+    scores (one pass fewer over them; inference only, where no caller needs the weights)."""
+    scores = jnp.einsum("bnth,bnhs->bnts", q, k)
+    if bias is not None:
+        scores = scores + bias.astype(scores.dtype)
+    scores = scores.astype(jnp.float32)
+    e = jnp.exp(scores - scores.max(-1, keepdims=True))
+    out = jnp.einsum("bnts,bnsh->bnth", e.astype(q.dtype), v)
+    return (out / e.sum(-1, keepdims=True)).astype(q.dtype)
+
+
 def blockwise_attention(
     q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None, block: int
 ) -> jax.Array:
@@ -92,8 +105,7 @@ def blockwise_attention(
 
     def one(args: tuple[jax.Array, jax.Array]) -> jax.Array:
         qb, i = args  # [N, block, H], batch row
-        probs = attention_probs(qb[None], k[i][None], bias[i][None])[0]
-        return jnp.einsum("nqs,nsh->nqh", probs, v[i])
+        return attention_values(qb[None], k[i][None], v[i][None], bias[i][None])[0]
 
     out = jax.lax.map(one, (q, rows))  # [B * nb, N, block, H]
     out = out.reshape(b, nb, n, block, h).transpose(0, 2, 1, 3, 4)
@@ -173,9 +185,10 @@ class Attention(nn.Module):
     ) -> jax.Array:
         """`q [B,N,T,H]` over `k [B,N,H,S]`, `v [B,N,S,H]` + `bias` -> values `[B, N, T, H]`."""
         block = query_block_for(q.shape[2], self.query_block)
-        if (block and deterministic and (bias is None or bias.shape[-2] == 1)
-                and not self.is_mutable_collection("intermediates")):
-            return blockwise_attention(q, k, v, bias, block)
+        if deterministic and not self.is_mutable_collection("intermediates"):  # no weights needed
+            if block and (bias is None or bias.shape[-2] == 1):
+                return blockwise_attention(q, k, v, bias, block)
+            return attention_values(q, k, v, bias)
         probs = attention_probs(q, k, bias)
         # `[B, N, T, S]` for inspection (`model.cross_attentions`); a no-op unless the
         # "intermediates" collection is mutable in `apply`.
