@@ -35,7 +35,7 @@ LABELS = {
     "attn_proj": "layer: attention q/k/v/out projections",
     "attn_core": "layer: attention scores + context",
     "ffn": "layer: feed-forward",
-    "rest": "layer: the rest (norms, residuals)",
+    "rest": "layer: whole minus the three parts",
     "layer": "one whole layer",
     "encoder": "whole encoder (+ enc_to_dec_proj)",
 }

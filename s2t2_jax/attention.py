@@ -1,10 +1,12 @@
 """Multi-head attention shared by the encoder and decoder, plus small layer helpers.
 
-One softmax attention (`attention_probs`, then a weighted sum of values) serves every caller, in
-one layout: queries `[B, N, T, H]`, keys `[B, N, H, S]` (contracted axis last, as XLA:CPU's
-batched matmuls want it), values `[B, N, S, H]`. `blockwise_attention` runs the same function over
-blocks of queries. Parameter names (`q_proj`, `k_proj`, `v_proj`, `out_proj`) mirror the
-reference's state dict. Shape letters: see `s2t2_jax/__init__.py`.
+One softmax attention serves every caller (`attention_probs` then a weighted sum of values; where
+no caller needs the weights, `attention_values`, normalised after the sum), in one layout: queries
+`[B, N, T, H]`, keys `[B, N, H, S]` (contracted axis last, as XLA:CPU's batched matmuls want it),
+values `[B, N, S, H]`. `blockwise_attention` runs it over blocks of queries. Parameter names
+(`q_proj`, `k_proj`, `v_proj`, `out_proj`) mirror the reference's state dict; q/k/v are projected by
+one matmul over their kernels concatenated inside the program (`Attention.project`). Shape
+letters: see `s2t2_jax/__init__.py`.
 """
 
 from __future__ import annotations
@@ -57,9 +59,11 @@ def attention_probs(q: jax.Array, k: jax.Array, bias: jax.Array | None) -> jax.A
 # `query_block` < 0 (the encoder's default, `encoder.QUERY_BLOCK`) picks by query count: plain
 # attention over at most PLAIN_MAX_QUERIES queries, blocks of BLOCK_QUERIES above. Attention core
 # alone, B=8, 16 heads of 64, 2-core AMD EPYC (Zen 4, AVX-512; `benchmarks/machine.py`), ms for
-# plain / blocks of 128 / blocks of 256: 249 frames (5 s) 23 / 24 / 29, 311 frames 103 / 69 / 81,
-# 499 frames 140 / 97 / 99, 749 frames 330 / 202 / 202, 1499 frames - / 881 / 1114: plain attention's
-# [N, T, T] scores per row outgrow the caches between 249 and 311 frames.
+# plain / blocks of 128 (`attention_values`): 249 frames (5 s) 12.9 / 21.8, 499 frames 135 / 91,
+# 999 frames 542 / 332; with the softmax normalised first (before `attention_values`), plain /
+# 128 / 256: 249 frames 23 / 24 / 29, 311 frames 103 / 69 / 81, 749 frames 330 / 202 / 202,
+# 1499 frames - / 881 / 1114. Plain attention's [N, T, T] scores per row outgrow the caches
+# between 249 and 311 frames.
 PLAIN_MAX_QUERIES = 256
 BLOCK_QUERIES = 128
 
@@ -88,12 +92,11 @@ def attention_values(q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array |
 def blockwise_attention(
     q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None, block: int
 ) -> jax.Array:
-    """`attention_probs` then values, one batch row's `block` queries at a time -> `[B, N, T, H]`.
+    """`attention_values`, one batch row's `block` queries at a time -> `[B, N, T, H]`.
 
     `q [B, N, T, H]`, `k [B, N, H, S]`, `v [B, N, S, H]`, key bias `[B|1, 1|N, 1, S]`. Each query
     still sees every key, so the result is the full attention's (up to float rounding), but only
     `[N, block, S]` scores exist at a time instead of `[B, N, T, S]`: they stay in cache.
-    (Full-size encoder, B=8, 2-core CPU: 1049 frames 1.10 -> 0.43 s per layer.)
     """
     b, n, t, h = q.shape
     nb = -(-t // block)
