@@ -214,7 +214,7 @@ def encoder_fns(config: ModelConfig, params, batch: int, samples: int, dtype: An
     att = Attention(d, n, dtype=dtype, query_block=block)
 
     def projections(m: Attention, x: jax.Array) -> tuple[jax.Array, ...]:
-        return *m.qkv(x), m.out_proj(x)
+        return m.queries(x), m.keys(x), m.values(x), m.out_proj(x)
 
     def apply(mod, p, *a, **kw):
         return jax.jit(lambda p, *a: mod.apply({"params": p}, *a, **kw)), (p, *a)

@@ -4,9 +4,8 @@ One softmax attention serves every caller (`attention_probs` then a weighted sum
 no caller needs the weights, `attention_values`, normalised after the sum), in one layout: queries
 `[B, N, T, H]`, keys `[B, N, H, S]` (contracted axis last, as XLA:CPU's batched matmuls want it),
 values `[B, N, S, H]`. `blockwise_attention` runs it over blocks of queries. Parameter names
-(`q_proj`, `k_proj`, `v_proj`, `out_proj`) mirror the reference's state dict; q/k/v are projected by
-one matmul over their kernels concatenated inside the program (`Attention.project`). Shape
-letters: see `s2t2_jax/__init__.py`.
+(`q_proj`, `k_proj`, `v_proj`, `out_proj`) mirror the reference's state dict. Shape letters: see
+`s2t2_jax/__init__.py`.
 """
 
 from __future__ import annotations
@@ -136,51 +135,22 @@ class Attention(nn.Module):
         )
         self.attn_dropout = nn.Dropout(self.dropout)
 
-    def project(self, x: jax.Array, names: tuple[str, ...]) -> list[jax.Array]:
-        """`x [B, X, D]` through the named projections (`"q_proj"`, ...) as one matmul: their
-        kernels are concatenated inside the program; the params stay the reference's, one each."""
-        denses = [getattr(self, name) for name in names]
-        if len(denses) == 1 or self.is_initializing():
-            return [dense(x) for dense in denses]
-        ps = [dense.variables["params"] for dense in denses]
-        x, kernel, bias = nn.dtypes.promote_dtype(
-            x, jnp.concatenate([p["kernel"] for p in ps], -1),
-            jnp.concatenate([p["bias"] for p in ps], -1), dtype=self.dtype)
-        y = jax.lax.dot_general(x, kernel, (((x.ndim - 1,), (0,)), ((), ()))) + bias
-        return jnp.split(y, len(names), axis=-1)
-
     def _heads(self, x: jax.Array) -> jax.Array:
         """`[B, X, D]` -> `[B, N, X, H]`."""
         h = self.embed_dim // self.num_heads
         return x.reshape(*x.shape[:-1], self.num_heads, h).swapaxes(-3, -2)
 
-    def _query_heads(self, y: jax.Array) -> jax.Array:
-        return self._heads(y * ((self.embed_dim // self.num_heads) ** -0.5))
-
-    def _key_heads(self, y: jax.Array) -> jax.Array:
-        return self._heads(y).swapaxes(-2, -1)
-
     def queries(self, x: jax.Array) -> jax.Array:
         """Scaled queries `[B, N, X, H]`."""
-        return self._query_heads(self.q_proj(x))
+        return self._heads(self.q_proj(x) * ((self.embed_dim // self.num_heads) ** -0.5))
 
     def keys(self, x: jax.Array) -> jax.Array:
         """Keys `[B, N, H, X]`."""
-        return self._key_heads(self.k_proj(x))
+        return self._heads(self.k_proj(x)).swapaxes(-2, -1)
 
     def values(self, x: jax.Array) -> jax.Array:
         """Values `[B, N, X, H]`."""
         return self._heads(self.v_proj(x))
-
-    def qkv(self, x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-        """`queries`, `keys` and `values` of `x`, projected by one matmul (`project`)."""
-        q, k, v = self.project(x, ("q_proj", "k_proj", "v_proj"))
-        return self._query_heads(q), self._key_heads(k), self._heads(v)
-
-    def kv(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """`keys` and `values` of `x`, projected by one matmul (`project`)."""
-        k, v = self.project(x, ("k_proj", "v_proj"))
-        return self._key_heads(k), self._heads(v)
 
     def context(
         self, q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None,
@@ -213,7 +183,7 @@ class Attention(nn.Module):
         self, x: jax.Array, bias: jax.Array | None = None, deterministic: bool = True
     ) -> jax.Array:
         """Self-attention over `x [B, T, D]` -> `[B, T, D]`."""
-        return self.attend(*self.qkv(x), bias, deterministic)
+        return self.attend(self.queries(x), self.keys(x), self.values(x), bias, deterministic)
 
 
 def conv1d(

@@ -101,7 +101,7 @@ class DecoderLayer(nn.Module):
 
     def cross_kv(self, enc: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Cross-attention keys `[B, N, H, S]` and values `[B, N, S, H]` from `enc [B, S, D]`."""
-        return self.encoder_attn.kv(enc)
+        return self.encoder_attn.keys(enc), self.encoder_attn.values(enc)
 
     def __call__(
         self, h: jax.Array, group: int, cache: KVCache, i: int, self_bias: jax.Array,
@@ -112,12 +112,14 @@ class DecoderLayer(nn.Module):
         t = gt // group
         # New keys/values in the buffers' position-major order (no reshape after the update, or
         # XLA copies the buffer).
-        q, k, v = self.self_attn.qkv(h)  # [B, N, G*T, H], [B, N, H, G*T], [B, N, G*T, H]
+        k = self.self_attn.keys(h)  # [B, N, H, G*T]
         k = k.reshape(*k.shape[:3], group, t).swapaxes(-2, -1).reshape(k.shape)
+        v = self.self_attn.values(h)  # [B, N, G*T, H]
         v = v.reshape(b, v.shape[1], group, t, -1).swapaxes(2, 3).reshape(v.shape)
         at = cache.index * group
         ck = jax.lax.dynamic_update_slice(cache.self_k[i], k.astype(cache.self_k[i].dtype), (0, 0, 0, at))
         cv = jax.lax.dynamic_update_slice(cache.self_v[i], v.astype(cache.self_v[i].dtype), (0, 0, at, 0))
+        q = self.self_attn.queries(h)
         a = self.self_attn.attend(q, ck.astype(q.dtype), cv.astype(q.dtype), self_bias, deterministic)
         h = self.self_attn_layer_norm(h + self.drop(a, deterministic))
         q = self.encoder_attn.queries(h)
