@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from benchmarks.machine import cpu_description
 from s2t2_jax.audio import load_audio, resample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,20 +58,6 @@ def translate_child(manifest: Path, out: Path, batch_size: int, new_tokens: int)
             "code": proc.returncode, "records": len(out.read_text().splitlines())}
 
 
-def cpu_model() -> str:
-    """The machine in words: CPU model, CPU count and its vector ISA flags (from `lscpu`)."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown CPU"
-    fields = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in out.splitlines()
-                                                if ":" in line)}
-    isa = [f for f in fields.get("Flags", "").split()
-           if f in ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16")]
-    return (f"{fields.get('Model name', '?')}, {fields.get('CPU(s)', '?')} CPUs"
-            + (f" ({' '.join(isa)})" if isa else ""))
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--n", type=int, default=20, help="files in the small run (the large has 10x)")
@@ -88,8 +75,8 @@ def main() -> None:
                                       args.max_new_tokens)
             assert runs[n]["code"] == 0 and runs[n]["records"] == n, runs[n]
         audio = {n: sum(sf.info(str(q)).duration for q in paths[:n]) for n in runs}
-    print(f"default model, batch {args.batch_size}, {args.max_new_tokens} new tokens at most; "
-          f"{cpu_model()}")
+    print(f"CPU: {cpu_description()}")
+    print(f"default model, batch {args.batch_size}, {args.max_new_tokens} new tokens at most")
     print(f"{'files':>6}{'audio (min)':>13}{'peak RSS (MB)':>15}{'seconds':>9}{'files/s':>9}"
           f"{'audio-s/s':>11}")
     for n, r in runs.items():

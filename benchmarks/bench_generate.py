@@ -25,6 +25,18 @@ import time
 from pathlib import Path
 
 CASES = {"greedy": 1, "beam": 5, "e2e": 1}  # case -> num_beams
+# The real checkpoint's shapes (facebook/s2t-wav2vec2-large-en-de), as HF config keywords.
+FULL_ENCODER = dict(
+    hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
+    feat_extract_norm="layer", do_stable_layer_norm=True, conv_bias=True,
+    conv_dim=[512] * 7, conv_kernel=[10, 3, 3, 3, 3, 2, 2], conv_stride=[5, 2, 2, 2, 2, 2, 2],
+    num_conv_pos_embeddings=128, num_conv_pos_embedding_groups=16,
+)
+FULL_DECODER = dict(
+    vocab_size=10224, d_model=256, decoder_layers=7, decoder_attention_heads=4,
+    decoder_ffn_dim=2048, activation_function="relu", scale_embedding=True,
+    max_target_positions=1024,
+)
 
 
 def build(seed: int = 0):
@@ -40,17 +52,7 @@ def build(seed: int = 0):
     from s2t2_jax.config import ModelConfig
     from s2t2_jax.pytorch import state_dict_to_params
 
-    enc = Wav2Vec2Config(
-        hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
-        feat_extract_norm="layer", do_stable_layer_norm=True, conv_bias=True,
-        conv_dim=[512] * 7, conv_kernel=[10, 3, 3, 3, 3, 2, 2], conv_stride=[5, 2, 2, 2, 2, 2, 2],
-        num_conv_pos_embeddings=128, num_conv_pos_embedding_groups=16,
-    )
-    dec = Speech2Text2Config(
-        vocab_size=10224, d_model=256, decoder_layers=7, decoder_attention_heads=4,
-        decoder_ffn_dim=2048, activation_function="relu", scale_embedding=True,
-        max_target_positions=1024,
-    )
+    enc, dec = Wav2Vec2Config(**FULL_ENCODER), Speech2Text2Config(**FULL_DECODER)
     torch.manual_seed(seed)
     config = SpeechEncoderDecoderConfig.from_encoder_decoder_configs(enc, dec)
     config.decoder_start_token_id, config.pad_token_id = 2, 1
@@ -147,6 +149,9 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     ref, config, params = build()
+    from benchmarks.machine import describe
+
+    print(describe())
     print(f"B={b}, {n_new} new tokens, {seconds:g} s audio, {args.threads} threads, ours in "
           f"{args.dtype}; torch {torch.__version__}; model built in {time.perf_counter() - t0:.0f} s; "
           f"processors {_processors(args) or 'none'}", flush=True)

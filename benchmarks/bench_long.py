@@ -100,9 +100,9 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--new-tokens", type=int, default=20, help="per segment, full-size model")
     args = p.parse_args()
-    from benchmarks.bench_dataset_memory import cpu_model
     from benchmarks.bench_generate import _pin, build
     from benchmarks.bench_translate import make_model_folder
+    from benchmarks.machine import describe
     from s2t2_jax.train import translation_scores
 
     _pin(args.threads)
@@ -131,7 +131,7 @@ def main() -> None:
                   flush=True)
     seconds = args.minutes * 60
     print(f"\n{seconds / 60:g}-minute recording ({len(refs)} sentences with pauses), batch "
-          f"{args.batch_size}, {args.threads} threads; {cpu_model()}")
+          f"{args.batch_size}, {args.threads} threads; {describe()}")
     print("| model | segments | run | seconds | real-time factor | programs compiled | peak RSS |")
     print("|---|---|---|---|---|---|---|")
     for name, r in results.items():

@@ -134,6 +134,7 @@ def main() -> None:
     import torch
 
     from benchmarks.bench_generate import _pin, build
+    from benchmarks.machine import describe
     from s2t2_jax.encoder import QUERY_BLOCK
 
     _pin(args.threads)
@@ -151,6 +152,7 @@ def main() -> None:
         ours = run_ours(tmp / "model", paths, args.batch_size, n_new, block)
         reference = run_reference(ref, tmp / "model", paths, args.batch_size, n_new)
         ref_padded = reference_padded_seconds(paths, args.batch_size)
+    print(describe())
     print(f"{n} utterances (1-20 s), batch {args.batch_size}, {n_new} new tokens each, "
           f"{args.threads} threads")
     print(f"{'':<24}{'seconds':>10}{'vs reference':>16}")

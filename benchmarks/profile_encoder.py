@@ -7,7 +7,7 @@ for both sides:
 - conv: the 7-layer conv feature extractor, samples -> frames [B, F, 512]
 - posconv: the grouped positional convolution (+ GELU) on [B, F, 1024]
 - attn: one encoder layer's LayerNorm + self-attention (frame mask as an additive bias; ours in
-  query blocks of `encoder.QUERY_BLOCK` frames)
+  query blocks over long inputs, `attention.query_block_for`)
 - ffn: one encoder layer's LayerNorm + feed-forward
 - layer: one whole encoder layer (x 24 in the model)
 - encoder: the whole encoder + `enc_to_dec_proj`, audio -> states (ours as the translate pipeline
@@ -47,6 +47,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     from benchmarks.bench_generate import _pin, build
+    from benchmarks.machine import describe
 
     _pin(args.threads)
     import jax
@@ -107,6 +108,7 @@ def main(argv=None) -> None:
             return lambda x, m: ref.enc_to_dec_proj(ref.encoder(x, attention_mask=m).last_hidden_state)
         raise ValueError(part)
 
+    print(describe())
     print(f"B={args.batch}, {args.threads} threads; seconds per call (x24 for per-layer parts)")
     print(f"{'part':<10}{'audio s':>8}{'frames':>8}{'ours':>10}{'ref':>10}{'ref/ours':>10}{'compile':>10}")
     rng = np.random.default_rng(0)

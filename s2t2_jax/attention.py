@@ -1,10 +1,11 @@
 """Multi-head attention shared by the encoder and decoder, plus small layer helpers.
 
-One softmax attention (`attention_probs`, then a weighted sum of values) serves every caller, in
-one layout: queries `[B, N, T, H]`, keys `[B, N, H, S]` (contracted axis last, as XLA:CPU's
-batched matmuls want it), values `[B, N, S, H]`. `blockwise_attention` runs the same function over
-blocks of queries. Parameter names (`q_proj`, `k_proj`, `v_proj`, `out_proj`) mirror the
-reference's state dict. Shape letters: see `s2t2_jax/__init__.py`.
+One softmax attention serves every caller (`attention_probs` then a weighted sum of values; where
+no caller needs the weights, `attention_values`, normalised after the sum), in one layout: queries
+`[B, N, T, H]`, keys `[B, N, H, S]` (contracted axis last, as XLA:CPU's batched matmuls want it),
+values `[B, N, S, H]`. `blockwise_attention` runs it over blocks of queries. Parameter names
+(`q_proj`, `k_proj`, `v_proj`, `out_proj`) mirror the reference's state dict. Shape letters: see
+`s2t2_jax/__init__.py`.
 """
 
 from __future__ import annotations
@@ -54,15 +55,47 @@ def attention_probs(q: jax.Array, k: jax.Array, bias: jax.Array | None) -> jax.A
     return jax.nn.softmax(scores.astype(jnp.float32), axis=-1).astype(q.dtype)
 
 
+# `query_block` < 0 (the encoder's default, `encoder.QUERY_BLOCK`) picks by query count: plain
+# attention over at most PLAIN_MAX_QUERIES queries, blocks of BLOCK_QUERIES above. Attention core
+# alone, B=8, 16 heads of 64, 2-core AMD EPYC (Zen 4, AVX-512; `benchmarks/machine.py`), ms for
+# plain / blocks of 128 (`attention_values`): 249 frames (5 s) 12.9 / 21.8, 499 frames 135 / 91,
+# 999 frames 542 / 332; with the softmax normalised first (before `attention_values`), plain /
+# 128 / 256: 249 frames 23 / 24 / 29, 311 frames 103 / 69 / 81, 749 frames 330 / 202 / 202,
+# 1499 frames - / 881 / 1114. Plain attention's [N, T, T] scores per row outgrow the caches
+# between 249 and 311 frames.
+PLAIN_MAX_QUERIES = 256
+BLOCK_QUERIES = 128
+
+
+def query_block_for(queries: int, query_block: int) -> int:
+    """The query block for `queries` queries (0: plain attention): `query_block` > 0 blocks of that
+    many when there are more queries, 0 never, < 0 by the measured rule above."""
+    if query_block < 0:
+        query_block = 0 if queries <= PLAIN_MAX_QUERIES else BLOCK_QUERIES
+    return query_block if 0 < query_block < queries else 0
+
+
+def attention_values(q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None) -> jax.Array:
+    """`attention_probs` times values `v [B, N, S, H]` -> `[B, N, T, H]`, normalised after the
+    weighted sum: the softmax's division runs over `[..., T, H]`, not over the `[..., T, S]`
+    scores (one pass fewer over them; inference only, where no caller needs the weights)."""
+    scores = jnp.einsum("bnth,bnhs->bnts", q, k)
+    if bias is not None:
+        scores = scores + bias.astype(scores.dtype)
+    scores = scores.astype(jnp.float32)
+    e = jnp.exp(scores - scores.max(-1, keepdims=True))
+    out = jnp.einsum("bnts,bnsh->bnth", e.astype(q.dtype), v)
+    return (out / e.sum(-1, keepdims=True)).astype(q.dtype)
+
+
 def blockwise_attention(
     q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None, block: int
 ) -> jax.Array:
-    """`attention_probs` then values, one batch row's `block` queries at a time -> `[B, N, T, H]`.
+    """`attention_values`, one batch row's `block` queries at a time -> `[B, N, T, H]`.
 
     `q [B, N, T, H]`, `k [B, N, H, S]`, `v [B, N, S, H]`, key bias `[B|1, 1|N, 1, S]`. Each query
     still sees every key, so the result is the full attention's (up to float rounding), but only
     `[N, block, S]` scores exist at a time instead of `[B, N, T, S]`: they stay in cache.
-    (Full-size encoder, B=8, 2-core CPU: 1049 frames 1.10 -> 0.43 s per layer.)
     """
     b, n, t, h = q.shape
     nb = -(-t // block)
@@ -74,8 +107,7 @@ def blockwise_attention(
 
     def one(args: tuple[jax.Array, jax.Array]) -> jax.Array:
         qb, i = args  # [N, block, H], batch row
-        probs = attention_probs(qb[None], k[i][None], bias[i][None])[0]
-        return jnp.einsum("nqs,nsh->nqh", probs, v[i])
+        return attention_values(qb[None], k[i][None], v[i][None], bias[i][None])[0]
 
     out = jax.lax.map(one, (q, rows))  # [B * nb, N, block, H]
     out = out.reshape(b, nb, n, block, h).transpose(0, 2, 1, 3, 4)
@@ -92,7 +124,8 @@ class Attention(nn.Module):
     num_heads: int
     dropout: float = 0.0
     dtype: jnp.dtype = jnp.float32
-    # Inference over more than this many queries runs in query blocks of this size (0: never).
+    # Inference over more queries than this runs in query blocks of this size (0: never; < 0:
+    # `query_block_for`'s rule).
     query_block: int = 0
 
     def setup(self) -> None:
@@ -119,25 +152,32 @@ class Attention(nn.Module):
         """Values `[B, N, X, H]`."""
         return self._heads(self.v_proj(x))
 
+    def context(
+        self, q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None,
+        deterministic: bool = True,
+    ) -> jax.Array:
+        """`q [B,N,T,H]` over `k [B,N,H,S]`, `v [B,N,S,H]` + `bias` -> values `[B, N, T, H]`."""
+        block = query_block_for(q.shape[2], self.query_block)
+        if deterministic and not self.is_mutable_collection("intermediates"):  # no weights needed
+            if block and (bias is None or bias.shape[-2] == 1):
+                return blockwise_attention(q, k, v, bias, block)
+            return attention_values(q, k, v, bias)
+        probs = attention_probs(q, k, bias)
+        # `[B, N, T, S]` for inspection (`model.cross_attentions`); a no-op unless the
+        # "intermediates" collection is mutable in `apply`.
+        self.sow("intermediates", "attention_weights", probs)
+        if self.dropout > 0.0 and not deterministic:
+            probs = self.attn_dropout(probs, deterministic=False)
+        return jnp.einsum("bnts,bnsh->bnth", probs, v)
+
     def attend(
         self, q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None,
         deterministic: bool = True,
     ) -> jax.Array:
-        """`q [B,N,T,H]` over `k [B,N,H,S]`, `v [B,N,S,H]` + `bias` -> out-projected `[B, T, D]`."""
+        """`context`, out-projected -> `[B, T, D]`."""
         b, n, t, h = q.shape
-        if (self.query_block and t > self.query_block and deterministic
-                and (bias is None or bias.shape[-2] == 1)
-                and not self.is_mutable_collection("intermediates")):
-            out = blockwise_attention(q, k, v, bias, self.query_block)
-        else:
-            probs = attention_probs(q, k, bias)
-            # `[B, N, T, S]` for inspection (`model.cross_attentions`); a no-op unless the
-            # "intermediates" collection is mutable in `apply`.
-            self.sow("intermediates", "attention_weights", probs)
-            if self.dropout > 0.0 and not deterministic:
-                probs = self.attn_dropout(probs, deterministic=False)
-            out = jnp.einsum("bnts,bnsh->bnth", probs, v)
-        return self.out_proj(out.swapaxes(1, 2).reshape(b, t, n * h))
+        out = self.context(q, k, v, bias, deterministic).swapaxes(1, 2)
+        return self.out_proj(out.reshape(b, t, n * h))
 
     def __call__(
         self, x: jax.Array, bias: jax.Array | None = None, deterministic: bool = True

@@ -15,11 +15,11 @@ import numpy as np
 from s2t2_jax.attention import ACT_FNS, Attention, LayerNorm, conv1d, mask_bias
 from s2t2_jax.config import EncoderConfig
 
-# Inference self-attention over more frames than this runs one batch row and this many query
-# frames at a time (`attention.blockwise_attention`): B=8, 2-core CPU, attention core alone
-# 0.10 -> 0.02 s at 249 frames (5 s), 1.10 -> 0.43 s at 1049 (21 s); 64-256 all do about as well.
-# The default of every `query_block` argument (a static argument: 0 turns it off).
-QUERY_BLOCK = 128
+# The default of every `query_block` argument (static): inference self-attention over many frames
+# runs one batch row and a block of query frames at a time (`attention.blockwise_attention`);
+# -1 picks plain or blockwise attention by frame count (`attention.query_block_for`), N > 0 uses
+# blocks of N over more than N frames, 0 never.
+QUERY_BLOCK = -1
 
 
 def conv_output_lengths(lengths, config: EncoderConfig, add_adapter: bool | None = None):

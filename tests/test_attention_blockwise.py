@@ -62,3 +62,12 @@ def test_encoder_blockwise_matches_reference(tmp_path):
     np.testing.assert_allclose(np.asarray(enc)[frames], enc_ref.numpy()[frames], atol=1e-4, rtol=0)
     enc_full, _ = M.encode(params, config, x, mask, query_block=0)
     np.testing.assert_allclose(np.asarray(enc)[frames], np.asarray(enc_full)[frames], atol=2e-5, rtol=0)
+
+
+def test_query_block_rule():
+    from s2t2_jax.attention import BLOCK_QUERIES, PLAIN_MAX_QUERIES, query_block_for
+
+    assert query_block_for(PLAIN_MAX_QUERIES, -1) == 0  # automatic: plain up to the threshold
+    assert query_block_for(PLAIN_MAX_QUERIES + 1, -1) == BLOCK_QUERIES
+    assert query_block_for(1000, 0) == 0  # 0: never blocks
+    assert query_block_for(9, 8) == 8 and query_block_for(8, 8) == 0  # N: over N queries only
