@@ -46,13 +46,18 @@ def mask_bias(mask: jax.Array, dtype: jnp.dtype = jnp.float32) -> jax.Array:
     return jnp.where(mask, 0.0, jnp.finfo(dtype).min).astype(dtype)
 
 
-def attention_probs(q: jax.Array, k: jax.Array, bias: jax.Array | None) -> jax.Array:
-    """Softmax weights `[B, N, T, S]` of scaled queries `q [B, N, T, H]` over keys `k [B, N, H, S]`
-    plus an additive `bias` broadcastable to `[B, N, T, S]`; the softmax runs in float32."""
+def _scores(q: jax.Array, k: jax.Array, bias: jax.Array | None) -> jax.Array:
+    """float32 scores `[B, N, T, S]` of scaled queries `q [B, N, T, H]` over keys `k [B, N, H, S]`
+    plus an additive `bias` broadcastable to `[B, N, T, S]`."""
     scores = jnp.einsum("bnth,bnhs->bnts", q, k)
     if bias is not None:
         scores = scores + bias.astype(scores.dtype)
-    return jax.nn.softmax(scores.astype(jnp.float32), axis=-1).astype(q.dtype)
+    return scores.astype(jnp.float32)
+
+
+def attention_probs(q: jax.Array, k: jax.Array, bias: jax.Array | None) -> jax.Array:
+    """Softmax weights `[B, N, T, S]` of `_scores(q, k, bias)`; the softmax runs in float32."""
+    return jax.nn.softmax(_scores(q, k, bias), axis=-1).astype(q.dtype)
 
 
 # `query_block` < 0 (the encoder's default, `encoder.QUERY_BLOCK`) picks by query count: plain
@@ -79,10 +84,7 @@ def attention_values(q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array |
     """`attention_probs` times values `v [B, N, S, H]` -> `[B, N, T, H]`, normalised after the
     weighted sum: the softmax's division runs over `[..., T, H]`, not over the `[..., T, S]`
     scores (one pass fewer over them; inference only, where no caller needs the weights)."""
-    scores = jnp.einsum("bnth,bnhs->bnts", q, k)
-    if bias is not None:
-        scores = scores + bias.astype(scores.dtype)
-    scores = scores.astype(jnp.float32)
+    scores = _scores(q, k, bias)
     e = jnp.exp(scores - scores.max(-1, keepdims=True))
     out = jnp.einsum("bnts,bnsh->bnth", e.astype(q.dtype), v)
     return (out / e.sum(-1, keepdims=True)).astype(q.dtype)
