@@ -142,6 +142,28 @@ def test_batches_are_bucketed_complete_and_deterministic(tmp_path, tokenizer):
     assert default_buckets([100, 200, 300, 4000], 2, 1600) == [1600, 4800]
 
 
+def test_default_buckets_minimise_padding():
+    """The buckets are the best of every choice of `num` rounded lengths (brute force)."""
+    import itertools
+
+    rng = np.random.default_rng(0)
+    lengths = np.concatenate([rng.normal(3.0, 0.6, 300), rng.uniform(5, 10, 20)]) * 1600
+    lengths = np.maximum(lengths, 100).astype(np.int64)
+    rounded = -(-lengths // 1600) * 1600
+
+    def padded(buckets):
+        b = np.sort(buckets)
+        return int(b[np.searchsorted(b, rounded)].sum())
+
+    values = np.unique(rounded)
+    for num in (1, 2, 3, 4):
+        best = min(padded([*combo, values[-1]])
+                   for combo in itertools.combinations(values[:-1], num - 1))
+        got = default_buckets(lengths, num, 1600)
+        assert len(got) <= num and got[-1] == values[-1] and padded(got) == best
+    assert default_buckets([700, 700], 4, 1600) == [1600]
+
+
 def test_resume_position_gives_the_same_batches(tmp_path, tokenizer):
     rows = _corpus(tmp_path)
     (tmp_path / "m.jsonl").write_text("".join(json.dumps({"audio": a, "text": t}) + "\n" for a, t in rows))
