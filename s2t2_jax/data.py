@@ -259,6 +259,13 @@ class BatchLoader:
             raise DataError("examples longer than the largest bucket: " + "; ".join(
                 f"{e.manifest}:{e.line}" for e in too_long[:20]))
         self._bucket = [pick_bucket(n, self.audio_buckets) for n in samples]
+        # One label length per audio bucket (the label bucket of its longest labels): one compiled
+        # program per audio bucket, not one per (audio, label) pair that batches happen to meet.
+        longest: dict[int, int] = {}
+        for b, n in zip(self._bucket, labels, strict=True):
+            longest[b] = max(longest.get(b, 0), n)
+        self._label_len = {b: pick_bucket(n, self.label_buckets, unit="tokens")
+                           for b, n in longest.items()}
         longest_ctc = max(len(e.ctc_labels) for e in self.examples)
         self.ctc_length = -(-longest_ctc // LABEL_MULTIPLE) * LABEL_MULTIPLE  # one shape; 0: no CTC
         self.num_batches = len(self.epoch_batches(0))
@@ -306,8 +313,7 @@ class BatchLoader:
         `texts`: also `"texts"`, the reference text of each row (a list; None for padding rows
         and for examples whose audio could not be loaded)."""
         audio_len = max(self._bucket[i] for i in indices)
-        label_len = pick_bucket([len(self.examples[i].labels) for i in indices], self.label_buckets,
-                                unit="tokens")
+        label_len = max(self._label_len[self._bucket[i]] for i in indices)
         fe = self.features
         b = self.batch_size
         values = np.zeros((b, audio_len), np.float32)

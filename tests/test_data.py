@@ -109,14 +109,15 @@ def test_batches_are_bucketed_complete_and_deterministic(tmp_path, tokenizer):
     (tmp_path / "m.tsv").write_text("".join(f"{a}\t{t}\n" for a, t in rows))
     examples = load_examples(tmp_path / "m.tsv", tokenizer, CONFIG)
     fe = FeatureExtractor(return_attention_mask=True)
-    loader = BatchLoader(examples, 2, fe, seed=3, audio_buckets=[1600, 3200, 6400], label_buckets=[3, 6])
+    loader = BatchLoader(examples, 2, fe, seed=3, audio_buckets=[1600, 3200, 6400], label_buckets=[4, 6])
     assert len(loader) == 5  # buckets of 3, 3 and 1 examples -> 2 + 2 + 1 batches
-    seen = []
+    seen, shapes = [], set()
     for _ in range(len(loader)):
         batch = next(loader)
         x, mask, labels = batch["input_values"], batch["attention_mask"], batch["labels"]
+        shapes.add((x.shape[1], labels.shape[1]))
         assert x.shape[0] == labels.shape[0] == 2 and x.dtype == np.float32
-        assert x.shape[1] in (1600, 3200, 6400) and labels.shape[1] in (3, 6)
+        assert x.shape[1] in (1600, 3200, 6400) and labels.shape[1] in (4, 6)
         for row in range(2):
             n = int(mask[row].sum())
             if n == 0:  # a padding row
@@ -131,13 +132,21 @@ def test_batches_are_bucketed_complete_and_deterministic(tmp_path, tokenizer):
             assert np.all(x[row, n:] == 0)
             assert x.shape[1] == min(b for b in (1600, 3200, 6400) if b >= n)  # smallest bucket
     assert sorted(seen) == list(range(len(examples)))  # each example exactly once per epoch
+    # One label length per audio bucket (its longest labels' bucket): one program per audio bucket.
+    assert len(shapes) == len({s[0] for s in shapes})
+    longest = {a: max(len(e.labels) for e, b in zip(examples, loader._bucket, strict=True) if b == a)
+               for a in loader._bucket}
+    for i, a in enumerate(loader._bucket):  # also a batch of one example with short labels
+        assert loader.load_batch([i])["labels"].shape[1] == min(b for b in (4, 6) if b >= longest[a])
+    assert any(len(e.labels) <= 4 < longest[a]  # the check above can fail
+               for e, a in zip(examples, loader._bucket, strict=True))
     assert loader.state() == {"epoch": 1, "index": 0}
     loader.close()
 
-    again = BatchLoader(examples, 2, fe, seed=3, audio_buckets=[1600, 3200, 6400], label_buckets=[3, 6])
+    again = BatchLoader(examples, 2, fe, seed=3, audio_buckets=[1600, 3200, 6400], label_buckets=[4, 6])
     assert again.epoch_batches(0) == loader.epoch_batches(0)
     assert again.epoch_batches(1) != again.epoch_batches(0)
-    other = BatchLoader(examples, 2, fe, seed=4, audio_buckets=[1600, 3200, 6400], label_buckets=[3, 6])
+    other = BatchLoader(examples, 2, fe, seed=4, audio_buckets=[1600, 3200, 6400], label_buckets=[4, 6])
     assert [other.epoch_batches(e) for e in range(4)] != [again.epoch_batches(e) for e in range(4)]
     assert default_buckets([100, 200, 300, 4000], 2, 1600) == [1600, 4800]
 
