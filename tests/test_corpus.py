@@ -106,6 +106,22 @@ def test_manifests_and_audio(corpus: Path) -> None:
     assert summary["utterances"] == {**SMALL, "train": 17} and summary["german_vocab"] > 20
 
 
+def test_easy_subset_is_the_easy_speech_of_train(corpus: Path, tmp_path: Path) -> None:
+    """Stage 1's subset: speech with a training variant of the first 16, 140-190 wpm, no room,
+    SNR >= 15 dB; each condition alone excludes a row, and the audio paths still resolve."""
+    row = {"audio": "audio/train/000000.wav", "text": "Ja.", "source": "Yes.", "voice": "en-us+m3",
+           "speed": 160, "pitch": 50, "snr_db": 30.0, "rt60_s": 0.0}
+    assert default_model.is_easy(row) and default_model.is_easy({**row, "voice": "en-gb"})
+    for change in ({"text": "", "source": ""}, {"voice": "en-us+zac"}, {"speed": 139}, {"speed": 191},
+                   {"rt60_s": 0.3}, {"snr_db": 14.9}):
+        assert not default_model.is_easy({**row, **change}), change
+    n = default_model.easy_subset(corpus / "train.jsonl", tmp_path / "easy.jsonl")
+    train = [json.loads(x) for x in (corpus / "train.jsonl").read_text().splitlines()]
+    easy = [json.loads(x) for x in (tmp_path / "easy.jsonl").read_text().splitlines()]
+    assert n == len(easy) == sum(map(default_model.is_easy, train))
+    assert all(Path(r["audio"]).is_file() for r in easy)
+
+
 def test_splits_share_no_sentence(corpus: Path) -> None:
     """Speech splits share no sentence (numbers alone repeat by design: there are few of them)."""
     rows = _read(corpus)
