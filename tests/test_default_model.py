@@ -5,9 +5,9 @@ and after export to PyTorch (transformers' `generate()` gives the same token ids
 The `retrain` tests check what a new user says (issue 15) on a sample of each of the build's test
 sets, regenerated with espeak-ng (`examples/make_corpus.py`'s defaults, as
 `examples/build_default_model.sh` builds them): in-grammar exact match >= 70%, out-of-template BLEU
->= 50, numbers alone >= 90% right, non-speech >= 95% left empty. The shipped model predates that
-recipe and fails them, so they are deselected by default until the retrained model lands:
-`pytest -m retrain tests/test_default_model.py`."""
+>= 50, numbers alone >= 90% right, non-speech >= 95% left empty. The shipped model (two-stage
+recipe, 6000 updates) meets the non-speech target; the other three are marked `retrain` and
+deselected by default until a model meets them: `pytest -m retrain tests/test_default_model.py`."""
 
 from __future__ import annotations
 
@@ -103,14 +103,15 @@ def new_user_scores(tmp_path_factory) -> dict[str, dict]:
     import make_corpus
 
     out = tmp_path_factory.mktemp("new-user")
-    make_corpus.make_corpus(out, splits=make_corpus.TEST_SETS, limit=SAMPLE, jobs=2, log=False)
+    make_corpus.make_corpus(out, splits=make_corpus.TEST_SETS, limit=SAMPLE, jobs=1, log=False)
     results = default_model.evaluate(default_model_dir(), out, batch_size=8, num_beams=1)
     return {r["set"]: r for r in results}
 
 
-@pytest.mark.retrain
 @pytest.mark.parametrize("name, metric, target", [
-    ("test", "exact_match", 0.7), ("heldout", "bleu", 50.0), ("numbers", "numbers_accuracy", 0.9),
+    pytest.param("test", "exact_match", 0.7, marks=pytest.mark.retrain),
+    pytest.param("heldout", "bleu", 50.0, marks=pytest.mark.retrain),
+    pytest.param("numbers", "numbers_accuracy", 0.9, marks=pytest.mark.retrain),
     ("nonspeech", "empty_rate", 0.95)])
 def test_default_model_understands_a_new_user(new_user_scores, name, metric, target):
     r = new_user_scores[name]

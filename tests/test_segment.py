@@ -82,11 +82,12 @@ def translator() -> SpeechTranslator:
 
 
 def _check_segments(segs, x, places, speech, translator):
-    """One segment per sentence, within 0.3 s of its speech, translated as its clip alone."""
+    """One segment per sentence, within 0.3 s of its speech, translated as its own audio alone
+    (segment times are whole 10 ms frames, so they give back the exact samples)."""
     assert len(segs) == len(places)
     for seg, (a, b) in zip(segs, speech, strict=True):
         assert abs(seg["start"] - a / RATE) <= 0.3 and abs(seg["end"] - b / RATE) <= 0.3, (seg, a, b)
-    alone = translator.translate([x[a:b] for a, b in places])
+    alone = translator.translate([x[round(s["start"] * RATE):round(s["end"] * RATE)] for s in segs])
     assert [s["text"] for s in segs] == alone
     assert all(alone)
 
