@@ -227,8 +227,8 @@ The auxiliary CTC loss on the English transcripts teaches the from-scratch encod
 early (without it, a first attempt with an earlier configuration learnt only the German grammar:
 dev BLEU < 1 at update 1500);
 its head is not part of this model{fresh_head}. Training took {train_minutes:.0f} min for
-{updates} updates on a 2-core CPU ({rate:.2f} updates/s on average; {total_minutes:.0f} min with the
-dev evaluations). Dev set during training:
+{updates} updates ({rate:.2f} updates/s on average; {total_minutes:.0f} min with the dev evaluations)
+on the machine that wrote this card: {machine}. Dev set during training:
 
 | {stage_col}update | dev loss | dev BLEU | dev exact match |
 | {stage_rule}--- | --- | --- | --- |
@@ -264,6 +264,7 @@ def write_card(model: Path, corpus_dir: Path, results: list[dict]) -> Path:
     import jax
     import numpy as np
 
+    from benchmarks.machine import describe
     from s2t2_jax.config import ModelConfig
     from s2t2_jax.model import param_shapes
 
@@ -310,7 +311,7 @@ def write_card(model: Path, corpus_dir: Path, results: list[dict]) -> Path:
         curve="\n".join(f"| {f'{i + 1} | ' if multi else ''}{r['step']} | {r['eval_loss']:.3f} | "
                         f"{r['bleu']:.1f} | {100 * r['exact_match']:.1f}% |"
                         for i, st in enumerate(stages) for r in st["log"] if "eval_loss" in r),
-        scores="\n".join(_score_row(r) for r in results),
+        scores="\n".join(_score_row(r) for r in results), machine=describe(),
     )
     (model / "README.md").write_text(text)
     return model / "README.md"

@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -306,7 +307,9 @@ def make_corpus(
         if jobs == 1:
             yield from map(_work, work)
         else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
+            # spawn, not fork: a caller may have JAX's threads running (tests, notebooks)
+            spawn = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=spawn) as pool:
                 yield from pool.map(_work, work, chunksize=8)
 
     samples: dict[str, int] = Counter()
