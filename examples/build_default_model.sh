@@ -9,11 +9,12 @@
 #   CORPUS_ARGS="--train 300 --dev 20 --test 20 --heldout 20 --numbers 20 --nonspeech 20
 #   --train-numbers 40 --train-nonspeech 20" STEPS1=40 STEPS=200 WARMUP=20 EVAL_EVERY=100 \
 #   bash examples/build_default_model.sh /tmp/smoke /tmp/smoke/model
-# Measured on the 2-core AMD EPYC (Zen 4) VM, 2026-12-01, nothing else running: corpus 6 min (27,300
-# clips, mean 3.46 s); training 81 min for 1000 + 5000 updates (1.23 updates/s). In one stage on
-# everything, the CTC loss stayed on its plateau (2.49 at update 2000, dev BLEU 0.7), so stage 1
-# trains on the easy subset (`default_model.py easy`) until the encoder is aligned, and stage 2 on
-# everything from there.
+# Measured on the 2-core AMD EPYC (Zen 4, AVX2 + AVX-512 F/BW/VL/BF16/VNNI) VM, 2026-12-01, nothing
+# else running: training 81 min for 1000 + 5000 updates (1.23 updates/s); the corpus (27,300 clips,
+# mean 3.46 s) took 6 min in the previous session's run and was reused (REUSE_CORPUS=1). In one
+# stage on everything (that earlier trial) the CTC loss stayed on its plateau (2.49 at update 2000,
+# dev BLEU 0.7), so stage 1 trains on the easy subset (`default_model.py easy`) until the encoder is
+# aligned, and stage 2 on everything from there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-work/default-model}
