@@ -32,7 +32,7 @@ if [[ "${REUSE_CORPUS:-0}" != 1 || ! -f "$C/corpus.json" ]]; then
     # shellcheck disable=SC2086  # CORPUS_ARGS is a list of options
     $PY examples/make_corpus.py "$C" --seed 0 --jobs 2 --overwrite ${CORPUS_ARGS:-}
 fi
-$PY examples/default_model.py init "$C" "$WORK/init" --vocab-size 600
+$PY examples/default_model.py init "$C" "$WORK/init" --vocab-size 600 --force
 $PY examples/default_model.py easy "$C/train.jsonl" "$WORK/easy.jsonl"
 # The auxiliary CTC loss on the English transcripts gets the encoder aligned (non-speech clips have
 # empty texts and sources: </s> alone, CTC all blanks). Stage 1: easy subset, constant rate after

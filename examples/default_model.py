@@ -44,7 +44,7 @@ def _texts(manifest: Path) -> list[str]:
     return [json.loads(line)["text"] for line in manifest.read_text().splitlines() if line.strip()]
 
 
-def init(corpus: Path, out: Path, vocab_size: int, seed: int) -> None:
+def init(corpus: Path, out: Path, vocab_size: int, seed: int, force: bool = False) -> None:
     """A converted model folder with a learned BPE vocab and random params."""
     from s2t2_jax.bpe import learn_bpe, save_bpe
     from s2t2_jax.checkpoint import write_converted
@@ -65,7 +65,7 @@ def init(corpus: Path, out: Path, vocab_size: int, seed: int) -> None:
     save_bpe(tmp, vocab, merges)
     FeatureExtractor(return_attention_mask=True).save_pretrained(tmp)
     config.save(tmp)
-    write_converted(out, params, tmp)
+    write_converted(out, params, tmp, force=force)
     n = sum(x.size for x in __import__("jax").tree.leaves(params))
     print(f"{out}: vocab {len(vocab)}, {n / 1e6:.2f}M params", file=sys.stderr)
 
@@ -325,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("out", type=Path)
     a.add_argument("--vocab-size", type=int, default=600)
     a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--force", action="store_true")
     a = sub.add_parser("easy", help="the first training stage's subset of a train manifest")
     a.add_argument("manifest", type=Path)
     a.add_argument("out", type=Path)
@@ -342,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--card", action="store_true", help="write the scores into MODEL/README.md")
     args = p.parse_args(argv)
     if args.cmd == "init":
-        init(args.corpus, args.out, args.vocab_size, args.seed)
+        init(args.corpus, args.out, args.vocab_size, args.seed, args.force)
     elif args.cmd == "easy":
         easy_subset(args.manifest, args.out)
     elif args.cmd == "package":
