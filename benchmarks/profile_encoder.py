@@ -7,7 +7,7 @@ for both sides:
 - conv: the 7-layer conv feature extractor, samples -> frames [B, F, 512]
 - posconv: the grouped positional convolution (+ GELU) on [B, F, 1024]
 - attn: one encoder layer's LayerNorm + self-attention (frame mask as an additive bias; ours in
-  query blocks over long inputs, `attention.query_block_for`)
+  query blocks over long inputs, `attention.attention_blocks`)
 - ffn: one encoder layer's LayerNorm + feed-forward
 - layer: one whole encoder layer (x 24 in the model)
 - encoder: the whole encoder + `enc_to_dec_proj`, audio -> states (ours as the translate pipeline

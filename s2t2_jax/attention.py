@@ -3,7 +3,7 @@
 One softmax attention serves every caller (`attention_probs` then a weighted sum of values; where
 no caller needs the weights, `attention_values`, normalised after the sum), in one layout: queries
 `[B, N, T, H]`, keys `[B, N, H, S]` (contracted axis last, as XLA:CPU's batched matmuls want it),
-values `[B, N, S, H]`. `blockwise_attention` runs it over blocks of queries. Parameter names
+values `[B, N, S, H]`. `blockwise_attention` runs it over blocks of queries and heads. Parameter names
 (`q_proj`, `k_proj`, `v_proj`, `out_proj`) mirror the reference's state dict. Shape letters: see
 `s2t2_jax/__init__.py`.
 """
@@ -60,24 +60,36 @@ def attention_probs(q: jax.Array, k: jax.Array, bias: jax.Array | None) -> jax.A
     return jax.nn.softmax(_scores(q, k, bias), axis=-1).astype(q.dtype)
 
 
-# `query_block` < 0 (the encoder's default, `encoder.QUERY_BLOCK`) picks by query count: plain
-# attention over at most PLAIN_MAX_QUERIES queries, blocks of BLOCK_QUERIES above. Attention core
-# alone, B=8, 16 heads of 64, 2-core AMD EPYC (Zen 4, AVX-512; `benchmarks/machine.py`), ms for
-# plain / blocks of 128 (`attention_values`): 249 frames (5 s) 12.9 / 21.8, 499 frames 135 / 91,
-# 999 frames 542 / 332; with the softmax normalised first (before `attention_values`), plain /
-# 128 / 256: 249 frames 23 / 24 / 29, 311 frames 103 / 69 / 81, 749 frames 330 / 202 / 202,
-# 1499 frames - / 881 / 1114. Plain attention's [N, T, T] scores per row outgrow the caches
-# between 249 and 311 frames.
+# `query_block` < 0 (the encoder's default, `encoder.QUERY_BLOCK`) picks by size: plain attention
+# over at most PLAIN_MAX_QUERIES queries; above, one batch row's group of heads at a time, all its
+# queries, as many heads as keep the block's scores within SCORE_BLOCK elements (queries split only
+# past twice that for one head). Attention core alone, B=8, 16 heads of 64, ms, on the 2-core AMD
+# EPYC (Zen 4, AVX-512; `benchmarks/machine.py`), plain / blocks of 128 queries x all heads:
+# 249 frames 12.9 / 21.8, 499 frames 135 / 91, 999 frames 542 / 332. On the 2-core Intel Xeon
+# (family 6 model 167, AVX-512 + AMX), 2026-12-05, plain / 128 queries x 16 heads / all queries x
+# 16, 8, 4, 2, 1 heads: 249 frames 12.6 / 25.5 / 21.4, 23.3, 25.0, -, -; 311 frames 79.8 / 46.2 /
+# 40.4, 35.8, 40.3, 47.6, 45.9; 499 frames - / 93.7 / -, 60.8, 63.2, 75.3, 89.7; 999 frames
+# - / 335 / -, 267, 234, 221, 257; 1499 frames - / 721 / -, 1204, 936, 479, 592. The rule's picks
+# (16, 8, 2 and 1 heads) beat 128-query blocks by 13-35% there; same float results.
 PLAIN_MAX_QUERIES = 256
-BLOCK_QUERIES = 128
+SCORE_BLOCK = 2**21
 
 
-def query_block_for(queries: int, query_block: int) -> int:
-    """The query block for `queries` queries (0: plain attention): `query_block` > 0 blocks of that
-    many when there are more queries, 0 never, < 0 by the measured rule above."""
-    if query_block < 0:
-        query_block = 0 if queries <= PLAIN_MAX_QUERIES else BLOCK_QUERIES
-    return query_block if 0 < query_block < queries else 0
+def attention_blocks(queries: int, keys: int, heads: int, query_block: int) -> tuple[int, int]:
+    """`(query block, heads per block)` for attention of `queries` over `keys` keys in `heads`
+    heads; `(0, 0)`: plain attention. `query_block` > 0: blocks of that many queries (all heads)
+    when there are more queries, 0: never blocks, < 0: the measured rule above."""
+    if query_block >= 0:
+        return (query_block, heads) if 0 < query_block < queries else (0, 0)
+    if queries <= PLAIN_MAX_QUERIES:
+        return 0, 0
+    split = -(-queries * keys // (2 * SCORE_BLOCK))  # query blocks for one head
+    block = -(-queries // split)
+    per_head = block * keys
+    group = 1
+    while group < heads and heads % (2 * group) == 0 and 2 * group * per_head <= SCORE_BLOCK:
+        group *= 2
+    return block, group
 
 
 def attention_values(q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None) -> jax.Array:
@@ -91,28 +103,32 @@ def attention_values(q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array |
 
 
 def blockwise_attention(
-    q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None, block: int
+    q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None, block: int, heads: int = 0
 ) -> jax.Array:
-    """`attention_values`, one batch row's `block` queries at a time -> `[B, N, T, H]`.
+    """`attention_values`, `block` queries of `heads` heads (0: all) of one batch row at a time ->
+    `[B, N, T, H]`.
 
     `q [B, N, T, H]`, `k [B, N, H, S]`, `v [B, N, S, H]`, key bias `[B|1, 1|N, 1, S]`. Each query
     still sees every key, so the result is the full attention's (up to float rounding), but only
-    `[N, block, S]` scores exist at a time instead of `[B, N, T, S]`: they stay in cache.
+    `[heads, block, S]` scores exist at a time instead of `[B, N, T, S]`: they stay in cache.
     """
     b, n, t, h = q.shape
-    nb = -(-t // block)
+    s = k.shape[-1]
+    hb = heads or n
+    g, nb = n // hb, -(-t // block)
     q = jnp.pad(q, ((0, 0), (0, 0), (0, nb * block - t), (0, 0)))
-    q = q.reshape(b, n, nb, block, h).transpose(0, 2, 1, 3, 4).reshape(b * nb, n, block, h)
-    bias = jnp.zeros((b, 1, 1, k.shape[-1]), q.dtype) if bias is None else bias.astype(q.dtype)
-    bias = jnp.broadcast_to(bias, (b, *bias.shape[1:]))
-    rows = jnp.repeat(jnp.arange(b), nb)
+    q = q.reshape(b, g, hb, nb, block, h).transpose(0, 1, 3, 2, 4, 5).reshape(b * g * nb, hb, block, h)
+    k, v = k.reshape(b * g, hb, h, s), v.reshape(b * g, hb, s, h)
+    bias = jnp.zeros((1, 1, 1, s), q.dtype) if bias is None else bias.astype(q.dtype)
+    bias = jnp.broadcast_to(bias, (b, n, 1, s)).reshape(b * g, hb, 1, s)
+    groups = jnp.repeat(jnp.arange(b * g), nb)  # the (row, head group) of each block
 
     def one(args: tuple[jax.Array, jax.Array]) -> jax.Array:
-        qb, i = args  # [N, block, H], batch row
+        qb, i = args  # [hb, block, H], (row, head group)
         return attention_values(qb[None], k[i][None], v[i][None], bias[i][None])[0]
 
-    out = jax.lax.map(one, (q, rows))  # [B * nb, N, block, H]
-    out = out.reshape(b, nb, n, block, h).transpose(0, 2, 1, 3, 4)
+    out = jax.lax.map(one, (q, groups))  # [B * g * nb, hb, block, H]
+    out = out.reshape(b, g, nb, hb, block, h).transpose(0, 1, 3, 2, 4, 5)
     return out.reshape(b, n, nb * block, h)[:, :, :t]
 
 
@@ -127,7 +143,7 @@ class Attention(nn.Module):
     dropout: float = 0.0
     dtype: jnp.dtype = jnp.float32
     # Inference over more queries than this runs in query blocks of this size (0: never; < 0:
-    # `query_block_for`'s rule).
+    # `attention_blocks`' rule).
     query_block: int = 0
 
     def setup(self) -> None:
@@ -159,10 +175,10 @@ class Attention(nn.Module):
         deterministic: bool = True,
     ) -> jax.Array:
         """`q [B,N,T,H]` over `k [B,N,H,S]`, `v [B,N,S,H]` + `bias` -> values `[B, N, T, H]`."""
-        block = query_block_for(q.shape[2], self.query_block)
+        block, heads = attention_blocks(q.shape[2], k.shape[-1], q.shape[1], self.query_block)
         if deterministic and not self.is_mutable_collection("intermediates"):  # no weights needed
             if block and (bias is None or bias.shape[-2] == 1):
-                return blockwise_attention(q, k, v, bias, block)
+                return blockwise_attention(q, k, v, bias, block, heads)
             return attention_values(q, k, v, bias)
         probs = attention_probs(q, k, bias)
         # `[B, N, T, S]` for inspection (`model.cross_attentions`); a no-op unless the

@@ -388,7 +388,7 @@ def generate(
     of the log-softmax of the processed scores at the chosen token.
     `dtype=jnp.bfloat16` computes in bfloat16 (not faster than float32 on a 2-core AVX-512 CPU).
     `query_block`: the encoder's inference self-attention runs in blocks of this many queries
-    over longer inputs (0: never; -1: chosen by length, `attention.query_block_for`); static,
+    over longer inputs (0: never; -1: chosen by length, `attention.attention_blocks`); static,
     like the generation plan.
     `padding_invariant`: each row is encoded as its unpadded input alone, whatever it is padded
     and batched with (see `encoder.Wav2Vec2Encoder`; batched translation uses it); off, a given

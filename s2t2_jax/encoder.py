@@ -16,9 +16,9 @@ from s2t2_jax.attention import ACT_FNS, Attention, LayerNorm, conv1d, mask_bias
 from s2t2_jax.config import EncoderConfig
 
 # The default of every `query_block` argument (static): inference self-attention over many frames
-# runs one batch row and a block of query frames at a time (`attention.blockwise_attention`);
-# -1 picks plain or blockwise attention by frame count (`attention.query_block_for`), N > 0 uses
-# blocks of N over more than N frames, 0 never.
+# runs one batch row's block of queries and heads at a time (`attention.blockwise_attention`);
+# -1 picks plain or blockwise attention and the blocks by frame count (`attention.attention_blocks`),
+# N > 0 uses blocks of N queries over more than N frames, 0 never.
 QUERY_BLOCK = -1
 
 

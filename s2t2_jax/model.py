@@ -86,7 +86,7 @@ def module(
 ) -> SpeechEncoderDecoder:
     """The (stateless) Flax module for a config; `dtype` is the computation dtype, `query_block`
     the encoder's inference attention block (0: plain attention at every length; -1: chosen by
-    length, `attention.query_block_for`),
+    length, `attention.attention_blocks`),
     `padding_invariant` see `encoder.Wav2Vec2Encoder`."""
     return SpeechEncoderDecoder(config, jnp.dtype(dtype), int(query_block), bool(padding_invariant))
 

@@ -19,8 +19,9 @@ def _full(q, k, v, bias):
     return jnp.einsum("bnts,bsnh->btnh", jax.nn.softmax(scores, -1), v)
 
 
-@pytest.mark.parametrize("t, block", [(37, 8), (64, 16), (5, 16), (100, 100)])
-def test_blockwise_matches_full(t, block):
+@pytest.mark.parametrize("t, block, heads", [(37, 8, 0), (64, 16, 2), (5, 16, 1), (100, 100, 4),
+                                             (30, 7, 1)])
+def test_blockwise_matches_full(t, block, heads):
     rng = np.random.default_rng(0)
     b, s, n, h = 3, t + 3, 4, 8
     q, k, v = (jnp.asarray(rng.standard_normal(shape).astype(np.float32))
@@ -29,12 +30,15 @@ def test_blockwise_matches_full(t, block):
     keep[1, s // 2:] = False
     bias = mask_bias(jnp.asarray(keep))[:, None, None, :]
     # The module's layout: q [B, N, T, H], k [B, N, H, S], v [B, N, S, H] -> [B, N, T, H].
-    heads = dict(q=q.transpose(0, 2, 1, 3), k=k.transpose(0, 2, 3, 1), v=v.transpose(0, 2, 1, 3))
-    out = blockwise_attention(**heads, bias=bias, block=block).transpose(0, 2, 1, 3)
+    qkv = dict(q=q.transpose(0, 2, 1, 3), k=k.transpose(0, 2, 3, 1), v=v.transpose(0, 2, 1, 3))
+    out = blockwise_attention(**qkv, bias=bias, block=block, heads=heads).transpose(0, 2, 1, 3)
     assert out.shape == (b, t, n, h)
     np.testing.assert_allclose(np.asarray(out), np.asarray(_full(q, k, v, bias)), atol=1e-5, rtol=1e-6)
-    no_bias = blockwise_attention(**heads, bias=None, block=block).transpose(0, 2, 1, 3)
+    no_bias = blockwise_attention(**qkv, bias=None, block=block, heads=heads).transpose(0, 2, 1, 3)
     np.testing.assert_allclose(np.asarray(no_bias), np.asarray(_full(q, k, v, 0.0)), atol=1e-5, rtol=1e-6)
+    per_head = bias + jnp.asarray(rng.standard_normal((1, n, 1, s)).astype(np.float32))  # [B, N, 1, S]
+    out = blockwise_attention(**qkv, bias=per_head, block=block, heads=heads).transpose(0, 2, 1, 3)
+    np.testing.assert_allclose(np.asarray(out), np.asarray(_full(q, k, v, per_head)), atol=1e-5, rtol=1e-6)
 
 
 def test_module_uses_blocks_only_when_allowed():
@@ -64,10 +68,15 @@ def test_encoder_blockwise_matches_reference(tmp_path):
     np.testing.assert_allclose(np.asarray(enc)[frames], np.asarray(enc_full)[frames], atol=2e-5, rtol=0)
 
 
-def test_query_block_rule():
-    from s2t2_jax.attention import BLOCK_QUERIES, PLAIN_MAX_QUERIES, query_block_for
+def test_attention_blocks_rule():
+    from s2t2_jax.attention import PLAIN_MAX_QUERIES, SCORE_BLOCK, attention_blocks
 
-    assert query_block_for(PLAIN_MAX_QUERIES, -1) == 0  # automatic: plain up to the threshold
-    assert query_block_for(PLAIN_MAX_QUERIES + 1, -1) == BLOCK_QUERIES
-    assert query_block_for(1000, 0) == 0  # 0: never blocks
-    assert query_block_for(9, 8) == 8 and query_block_for(8, 8) == 0  # N: over N queries only
+    assert attention_blocks(PLAIN_MAX_QUERIES, PLAIN_MAX_QUERIES, 16, -1) == (0, 0)  # plain up to it
+    for t in (PLAIN_MAX_QUERIES + 1, 311, 499, 999, 1499, 4000, 20000):
+        block, heads = attention_blocks(t, t, 16, -1)
+        assert 0 < block <= t and -(-t // block) * block - t < -(-t // block)  # even query blocks
+        assert heads == 1 or heads * block * t <= SCORE_BLOCK  # the scores budget
+        assert 16 % heads == 0 and (heads == 16 or 2 * heads * block * t > SCORE_BLOCK)  # maximal
+        assert block == t or block * t <= 2 * SCORE_BLOCK
+    assert attention_blocks(1000, 1000, 16, 0) == (0, 0)  # 0: never blocks
+    assert attention_blocks(9, 9, 4, 8) == (8, 4) and attention_blocks(8, 8, 4, 8) == (0, 0)
