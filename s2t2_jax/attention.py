@@ -66,11 +66,11 @@ def attention_probs(q: jax.Array, k: jax.Array, bias: jax.Array | None) -> jax.A
 # past twice that for one head). Attention core alone, B=8, 16 heads of 64, ms, on the 2-core AMD
 # EPYC (Zen 4, AVX-512; `benchmarks/machine.py`), plain / blocks of 128 queries x all heads:
 # 249 frames 12.9 / 21.8, 499 frames 135 / 91, 999 frames 542 / 332. On the 2-core Intel Xeon
-# (family 6 model 167, AVX-512 + AMX), 2026-12-05, plain / 128 queries x 16 heads / all queries x
-# 16, 8, 4, 2, 1 heads: 249 frames 12.6 / 25.5 / 21.4, 23.3, 25.0, -, -; 311 frames 79.8 / 46.2 /
-# 40.4, 35.8, 40.3, 47.6, 45.9; 499 frames - / 93.7 / -, 60.8, 63.2, 75.3, 89.7; 999 frames
-# - / 335 / -, 267, 234, 221, 257; 1499 frames - / 721 / -, 1204, 936, 479, 592. The rule's picks
-# (16, 8, 2 and 1 heads) beat 128-query blocks by 13-35% there; same float results.
+# (family 6 model 167, AVX-512 + AMX), 2026-12-05, `blockwise_attention` with 128 queries x 16
+# heads / this rule's blocks: 311 frames 44.9 / 43.1 (16 heads), 499 frames 94.9 / 64.8 (8),
+# 999 frames 340 / 239 (2), 1499 frames 726 / 607 (1); same floats. (Plain there: 249 frames
+# 12.6, 311 frames 79.8; a sweep of 1-16 heads per block found no better count at these lengths
+# except 2 heads at 1499 frames, 479 ms, over the budget.)
 PLAIN_MAX_QUERIES = 256
 SCORE_BLOCK = 2**21
 
