@@ -107,3 +107,20 @@ def test_roofline_runs_on_a_tiny_config(capsys):
     for r in rows[1:]:
         assert np.isfinite(float(r[5])), r  # measured ms
     assert capsys.readouterr().out.splitlines()[: len(lines)] == lines
+
+
+def test_profile_step_groups_each_decode_step_operation():
+    """The per-operation decoder-step profile (tiny config): every layer's fc1 and fc2 once per
+    step, the tied output projection once, times positive and shares summing to the table."""
+    from benchmarks import profile_step
+
+    lines = profile_step.main(["--tiny", "--frames", "20", "--tokens", "4", "--beams", "1",
+                               "--threads", "1", "--top", "100"])
+    rows = {r[0]: r[1:] for r in (
+        [c.strip() for c in line.strip("|").split("|")] for line in lines if line.startswith("| "))
+        if r[0] not in ("operation", "---")}
+    layers = R.model_config(tiny=True).decoder.decoder_layers
+    assert rows["decoder/fc1/dot_general"][0] == rows["decoder/fc2/dot_general"][0] == str(layers)
+    assert rows["decoder/embed_tokens.attend/dot_general"][0] == "1"
+    assert float(rows["decoder/fc1/dot_general"][1]) > 0 and all(float(r[1]) >= 0 for r in rows.values())
+    assert sum(float(r[2].rstrip("%")) for r in rows.values()) == pytest.approx(100, abs=len(rows))
