@@ -21,8 +21,8 @@ WORK=${1:-work/default-model}
 OUT=${2:-s2t2_jax/default_model}
 PY=${PY:-.venv/bin/python}
 S2T2=${S2T2:-.venv/bin/s2t2-jax}
-STEPS1=${STEPS1:-1200}
-STEPS=${STEPS:-8500}
+STEPS1=${STEPS1:-1000}
+STEPS=${STEPS:-5000}
 WARMUP=${WARMUP:-300}
 EVAL_EVERY=${EVAL_EVERY:-1000}
 mkdir -p "$WORK"
@@ -37,11 +37,9 @@ $PY examples/default_model.py easy "$C/train.jsonl" "$WORK/easy.jsonl"
 # The auxiliary CTC loss on the English transcripts gets the encoder aligned (non-speech clips have
 # empty texts and sources: </s> alone, CTC all blanks). Stage 1: easy subset, constant rate after
 # warmup; stage 2: everything, from stage 1's params, one cosine schedule.
-COMMON=(--batch-size 16 --weight-decay 0.01 --lr 1e-3 --ctc-weight 0.5 --seed 0 --log-every 25
-        --no-progress)
-# Stage 1 trains the conv feature encoder too; stage 2 keeps it frozen (an update costs ~0.7x).
+COMMON=(--batch-size 16 --weight-decay 0.01 --train-feature-encoder --lr 1e-3 --ctc-weight 0.5
+        --seed 0 --log-every 25 --no-progress)
 $S2T2 train --model "$WORK/init" --output "$WORK/stage1" --train "$WORK/easy.jsonl" "${COMMON[@]}" \
-    --train-feature-encoder \
     --decay constant --steps "$STEPS1" --warmup-steps "$WARMUP" --save-every "$STEPS1"
 $PY examples/default_model.py package "$WORK/stage1" "$WORK/stage1-model" --force
 $S2T2 train --model "$WORK/stage1-model" --output "$WORK/run" --train "$C/train.jsonl" \

@@ -10,7 +10,6 @@ also occurs in its training, dev or test split, and speaks these with voices hel
 from __future__ import annotations
 
 import random
-import re
 
 import grammar as g
 
@@ -68,16 +67,6 @@ TEMPLATES: list = [
        {"c": g.pick(g.CITIES), "f": g.future_time}),
     _T("We waited until {t}.", "Wir haben bis {t} gewartet.", {"t": g.clock_time}),
 ]
-
-
-_FRAMES = re.compile("|".join(re.sub(r"\\\{[^}]*\\\}", ".+", re.escape(t.en)) for t in TEMPLATES),
-                     re.IGNORECASE)
-
-
-def in_frame(english: str) -> bool:
-    """Whether `english` fits a held-out frame, whatever fills its slots (``make_corpus.py`` keeps
-    such sentences out of training: ``clauses.py`` composes some)."""
-    return _FRAMES.fullmatch(english) is not None
 
 
 def generate(n: int, seed: int | str, style: str = "mixed",

@@ -14,9 +14,8 @@ Conventions (on top of ``grammar.py``'s, ``style="mixed"``):
   composition gets a full stop ("Seven. The train leaves at nine." / "Sieben. Der Zug fährt
   um neun Uhr ab.").
 
-``CATEGORIES`` is ``grammar.CATEGORIES`` plus "fragments", "commands", "compositions" and
-``clauses.py``'s composed "clauses"; pass it to ``grammar.generate``. Numbers alone are drawn
-apart (``numbers_alone``): there are too few of
+``CATEGORIES`` is ``grammar.CATEGORIES`` plus "fragments", "commands" and "compositions"; pass it
+to ``grammar.generate``. Numbers alone are drawn apart (``numbers_alone``): there are too few of
 them to draw distinct sentences, so they repeat, with other recordings.
 """
 
@@ -24,7 +23,6 @@ from __future__ import annotations
 
 import random
 
-import clauses
 import grammar as g
 
 # ---------------------------------------------------------------------------- numbers alone
@@ -205,5 +203,4 @@ CATEGORIES: dict = {
     "fragments": (FRAGMENTS, 0.16),
     "commands": (COMMANDS, 0.08),
     "compositions": ([g.Func(composition)], 0.14),
-    **clauses.CATEGORIES,
 }
