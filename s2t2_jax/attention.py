@@ -193,9 +193,12 @@ class Attention(nn.Module):
         deterministic: bool = True,
     ) -> jax.Array:
         """`context`, out-projected -> `[B, T, D]`."""
-        b, n, t, h = q.shape
-        out = self.context(q, k, v, bias, deterministic).swapaxes(1, 2)
-        return self.out_proj(out.reshape(b, t, n * h))
+        return self.project_out(self.context(q, k, v, bias, deterministic))
+
+    def project_out(self, values: jax.Array) -> jax.Array:
+        """Attention values `[B, N, T, H]` -> `out_proj` of the heads joined, `[B, T, D]`."""
+        b, n, t, h = values.shape
+        return self.out_proj(values.swapaxes(1, 2).reshape(b, t, n * h))
 
     def __call__(
         self, x: jax.Array, bias: jax.Array | None = None, deterministic: bool = True

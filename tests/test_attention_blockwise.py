@@ -10,7 +10,7 @@ import torch
 from reference import build_reference, random_batch, save_reference
 
 from s2t2_jax import model as M
-from s2t2_jax.attention import Attention, blockwise_attention, mask_bias
+from s2t2_jax.attention import Attention, attention_values, blockwise_attention, mask_bias
 from s2t2_jax.pytorch import read_hf_folder
 
 
@@ -80,3 +80,24 @@ def test_attention_blocks_rule():
         assert block == t or block * t <= 2 * SCORE_BLOCK
     assert attention_blocks(1000, 1000, 16, 0) == (0, 0)  # 0: never blocks
     assert attention_blocks(9, 9, 4, 8) == (8, 4) and attention_blocks(8, 8, 4, 8) == (0, 0)
+
+
+@pytest.mark.parametrize("m, group", [(40, 3), (16, 1), (70, 5)])
+def test_step_attention_reads_a_prefix_with_the_full_buffers_values(m, group):
+    """A generation step's self-attention over the smallest bucket of cached positions holding
+    0..index equals attention over the whole buffers, where later positions are masked."""
+    from s2t2_jax.decoder import prefix_lengths, step_attention
+
+    assert prefix_lengths(70) == [16, 32, 64, 70] and prefix_lengths(16) == [16]
+    rng = np.random.default_rng(0)
+    b, n, h = 2, 3, 8
+    k = jnp.asarray(rng.standard_normal((b, n, h, m * group)), jnp.float32)
+    v = jnp.asarray(rng.standard_normal((b, n, m * group, h)), jnp.float32)
+    q = jnp.asarray(rng.standard_normal((b, n, group, h)), jnp.float32)
+    for index in sorted({0, 15, 16, m // 2, m - 1}):
+        keep = (jnp.arange(m) <= index)[:, None] & (rng.random((b, 1, group, m, group)) < 0.7)
+        keep = keep.at[..., 0, :].set(True).reshape(b, 1, group, m * group)  # position 0 seen
+        bias = mask_bias(keep)
+        got = step_attention(q, k, v, bias, jnp.asarray(index), group)
+        want = attention_values(q, k, v, bias)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=str(index))

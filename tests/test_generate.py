@@ -108,6 +108,17 @@ def test_rows_end_at_different_steps(models, batch, name):
     assert min(ends) < MAX_NEW and len(set(ends)) > 1, ends
 
 
+@pytest.mark.parametrize("num_beams", [2, 4])
+def test_long_outputs_match_reference(untied, num_beams):
+    """Past 16 and 32 tokens a step attends a longer prefix of the self-attention buffers
+    (`decoder.step_attention`'s buckets 16, 32, 40): ids still the reference's."""
+    ref, config, params, x, mask = untied
+    kw = dict(max_new_tokens=40, min_new_tokens=36, num_beams=num_beams, length_penalty=1.0,
+              early_stopping=False)
+    np.testing.assert_array_equal(decoding.generate(params, config, x, mask, **kw),
+                                  _ref_generate(ref, x, mask, **kw))
+
+
 @pytest.fixture(scope="module")
 def untied(models, batch):
     """The "untied" model and batch: programs the parity tests compiled are reused."""
