@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> list[str]:
         rows = profile(run, run_args, args.tokens, hlo)
         total = sum(r[2] for r in rows)
         name = "greedy" if beams == 1 else f"beam {beams}"
+        start = len(lines)
         lines += ["", f"{name}, B={args.batch}, {args.frames} frames: {1e3 * wall:.2f} ms/step "
                   f"(profiled operations {1e3 * total:.2f} ms)",
                   "| operation | ops/step | ms/step | share | MB read | GB/s |",
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> list[str]:
         if rest:
             lines.append(f"| ({len(rest)} more groups) | {sum(r[1] for r in rest)} | "
                          f"{1e3 * sum(r[2] for r in rest):.3f} | {sum(r[2] for r in rest) / total:.0%} | | |")
-        print("\n".join(lines[-len(rows[: args.top]) - 4 - bool(rest):]), flush=True)
+        print("\n".join(lines[start:]), flush=True)
     return lines
 
 

@@ -87,7 +87,7 @@ def step_attention(q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array, in
         n = p * group
         return lambda q, k, v, bias: attention_values(q, k[..., :n], v[..., :n, :], bias[..., :n])
 
-    which = jnp.searchsorted(jnp.asarray(sizes), index + 1)  # first P >= index + 1
+    which = jnp.sum(jnp.asarray(sizes[:-1]) <= index)  # first P >= index + 1 (one compare, no loop)
     return jax.lax.switch(which, [branch(p) for p in sizes], q, k, v, bias)
 
 
