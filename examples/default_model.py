@@ -7,6 +7,7 @@ Steps (see `examples/build_default_model.sh` for the whole chain with its settin
     s2t2-jax train --model INIT_DIR --train CORPUS/train.jsonl --eval CORPUS/dev.jsonl --output RUN
     python examples/default_model.py package RUN [RUN2 ...] OUT  # last checkpoint -> model folder
     python examples/default_model.py evaluate OUT CORPUS --card  # all test sets -> model card
+    python examples/default_model.py transcribe RUN CORPUS  # what the encoder hears (CTC head)
 
 The architecture is this family's, only small: a 4-layer wav2vec2 encoder (the usual 7-layer conv
 stack, narrow, with stride 640: 25 frames/s) and a 3-layer Speech2Text2 decoder with a BPE
@@ -177,6 +178,71 @@ def evaluate(model: Path, corpus: Path, batch_size: int, num_beams: int,
     return out
 
 
+def _edits(a: list, b: list) -> int:
+    """Levenshtein distance between two sequences."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        diag, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            diag, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diag + (x != y))
+    return row[-1]
+
+
+def transcribe(run: Path, corpus: Path, batch_size: int = 16, sets: tuple[str, ...] = TEST_SETS,
+               limit: int | None = None, step: int | None = None) -> list[dict]:
+    """What the encoder of training run `run` hears: its CTC head's greedy English transcripts
+    (`s2t2_jax.train.ctc_transcripts`) of each speech test set of `corpus`, scored against the
+    sources as word and character error rates (`s2t2_jax.data.ctc_text`)."""
+    import jax
+
+    from s2t2_jax import model as M
+    from s2t2_jax.audio import load_audio
+    from s2t2_jax.config import ModelConfig
+    from s2t2_jax.data import ctc_text
+    from s2t2_jax.features import load_feature_extractor
+    from s2t2_jax.train import (
+        RUN_CHECKPOINTS,
+        RUN_MODEL_DIR,
+        RUN_TRAIN_CONFIG,
+        Checkpoints,
+        TrainConfig,
+        ctc_transcripts,
+    )
+
+    config = ModelConfig.from_json(run / RUN_MODEL_DIR / "config.json")
+    alphabet = TrainConfig.from_dict(json.loads((run / RUN_TRAIN_CONFIG).read_text())).ctc_alphabet
+    ckpt = Checkpoints(run / RUN_CHECKPOINTS, read_only=True)
+    params, head = ckpt.restore_params(config, step), ckpt.restore_ctc_head(step)
+    ckpt.close()
+    if head is None:
+        raise SystemExit(f"{run}: its checkpoints have no CTC head (trained with --ctc-weight 0)")
+    fe = load_feature_extractor(run / RUN_MODEL_DIR)
+    encode = jax.jit(lambda p, x, m: M.encode(p, config, x, m, padding_invariant=True))
+    out = []
+    for name in sets:
+        manifest = corpus / f"{name}.jsonl"
+        if name == "nonspeech" or not manifest.is_file():
+            continue
+        rows = [json.loads(x) for x in manifest.read_text().splitlines() if x.strip()][:limit]
+        hyps = []
+        for i in range(0, len(rows), batch_size):
+            audio = [load_audio(corpus / r["audio"]) for r in rows[i:i + batch_size]]
+            feats = fe(audio, sampling_rate=fe.sampling_rate, padding="longest",
+                       pad_to_multiple_of=fe.sampling_rate, return_attention_mask=True)
+            enc, mask = encode(params, feats["input_values"], feats["attention_mask"])
+            hyps += [" ".join(h.split()) for h in ctc_transcripts(head, enc, mask, alphabet)]
+        refs = [ctc_text(r["source"], alphabet) for r in rows]
+        words = sum(len(r.split()) for r in refs)
+        out.append({
+            "set": name, "utterances": len(rows),
+            "wer": sum(_edits(h.split(), r.split()) for h, r in zip(hyps, refs, strict=True)) / words,
+            "cer": sum(_edits(list(h), list(r)) for h, r in zip(hyps, refs, strict=True))
+            / sum(len(r) for r in refs),
+            "examples": [{"source": r, "heard": h} for r, h in list(zip(refs, hyps, strict=True))[:5]],
+        })
+    return out
+
+
 CARD = """# s2t2-jax default model: small English->German speech translator
 
 A Speech2Text2 model of this project's family (wav2vec2 encoder + S2T2 decoder), trained from
@@ -341,6 +407,14 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--batch-size", type=int, default=16)
     a.add_argument("--num-beams", type=int, nargs="+", default=[1])
     a.add_argument("--card", action="store_true", help="write the scores into MODEL/README.md")
+    a = sub.add_parser("transcribe", help="what a run's encoder hears: its CTC head's transcripts "
+                       "of the test sets, as word / character error rates")
+    a.add_argument("run", type=Path, help="a training run folder (trained with --ctc-weight > 0)")
+    a.add_argument("corpus", type=Path, help="corpus folder (examples/make_corpus.py)")
+    a.add_argument("--sets", nargs="+", choices=TEST_SETS, default=list(TEST_SETS))
+    a.add_argument("--limit", type=int, help="only the first N utterances of each set")
+    a.add_argument("--batch-size", type=int, default=16)
+    a.add_argument("--step", type=int, help="checkpoint (default: the latest)")
     args = p.parse_args(argv)
     if args.cmd == "init":
         init(args.corpus, args.out, args.vocab_size, args.seed, args.force)
@@ -348,6 +422,10 @@ def main(argv: list[str] | None = None) -> int:
         easy_subset(args.manifest, args.out)
     elif args.cmd == "package":
         package(args.runs, args.out, args.force)
+    elif args.cmd == "transcribe":
+        for r in transcribe(args.run, args.corpus, args.batch_size, tuple(args.sets), args.limit,
+                            args.step):
+            print(json.dumps(r, ensure_ascii=False))
     else:
         results = [r for n in args.num_beams for r in evaluate(
             args.model, args.corpus, args.batch_size, n, tuple(args.sets), args.limit)]

@@ -88,12 +88,29 @@ class Example:
 # ----------------------------------------------------------------------------- examples
 
 
+def ctc_text(source: str, alphabet: str) -> str:
+    """A transcript as the CTC head learns it: lower-cased, characters outside `alphabet` read as
+    spaces, runs of spaces collapsed (spaces dropped if the alphabet has none)."""
+    text = " ".join("".join(c if c in alphabet else " " for c in source.lower()).split())
+    return text if " " in alphabet else text.replace(" ", "")
+
+
 def encode_ctc(source: str, alphabet: str) -> tuple[int, ...]:
-    """A transcript as CTC targets: lower-cased, characters outside `alphabet` read as spaces,
-    runs of spaces collapsed; index `i + 1` for `alphabet[i]` (0 is the blank)."""
+    """`ctc_text(source)` as CTC targets: index `i + 1` for `alphabet[i]` (0 is the blank)."""
     index = {c: i + 1 for i, c in enumerate(alphabet)}
-    text = " ".join("".join(c if c in index else " " for c in source.lower()).split())
-    return tuple(index[c] for c in text if c in index)
+    return tuple(index[c] for c in ctc_text(source, alphabet))
+
+
+def decode_ctc(ids: Sequence[int], alphabet: str) -> str:
+    """Greedy CTC decoding of per-frame symbol ids (0 = blank, `i + 1` = `alphabet[i]`): repeats
+    merged, blanks dropped."""
+    out, prev = [], 0
+    for i in ids:
+        i = int(i)
+        if i != prev and i != 0:
+            out.append(alphabet[i - 1])
+        prev = i
+    return "".join(out)
 
 
 def _header_samples(path: str, sampling_rate: int) -> int:

@@ -122,6 +122,58 @@ def test_easy_subset_is_the_easy_speech_of_train(corpus: Path, tmp_path: Path) -
     assert all(Path(r["audio"]).is_file() for r in easy)
 
 
+def test_transcribe_reads_a_runs_ctc_head(corpus: Path, tmp_path: Path) -> None:
+    """`default_model.py transcribe`: the CTC head's transcripts of batches padded together are
+    each clip's alone, scored by word and character edit distance."""
+    import jax
+
+    from s2t2_jax import model as M
+    from s2t2_jax.audio import load_audio
+    from s2t2_jax.config import ModelConfig
+    from s2t2_jax.data import ctc_text
+    from s2t2_jax.features import load_feature_extractor
+    from s2t2_jax.train import (
+        RUN_CHECKPOINTS,
+        Checkpoints,
+        TrainConfig,
+        Trainer,
+        ctc_transcripts,
+        prepare_run_dir,
+    )
+
+    assert default_model._edits("kitten", "sitting") == 3
+    assert default_model._edits("a b c".split(), "a c d e".split()) == 3
+    default_model.init(corpus, tmp_path / "init", vocab_size=120, seed=0)
+    config = ModelConfig.from_json(tmp_path / "init" / "config.json")
+    tc = TrainConfig(ctc_weight=0.5, batch_size=2)
+    run = tmp_path / "run"
+    prepare_run_dir(run, tmp_path / "init", config, tc)
+    params = M.init_params(config, 0)
+    state = Trainer(config, tc).init_state(params)
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        default_model.transcribe(run, corpus, sets=("test",))
+    ckpt = Checkpoints(run / RUN_CHECKPOINTS)
+    ckpt.save(1, state)
+    ckpt.close()
+    out = default_model.transcribe(run, corpus, batch_size=2, sets=("test", "nonspeech"), limit=2)
+    assert [r["set"] for r in out] == ["test"]  # non-speech has no transcript to score
+    rows = _rows(corpus / "test.jsonl")[:2]
+    fe = load_feature_extractor(run / "model")
+    heard = []
+    for r in rows:  # each clip alone, unpadded
+        x = fe([load_audio(corpus / r["audio"])], sampling_rate=16000)["input_values"]
+        enc, mask = M.encode(params, config, x)
+        heard.append(" ".join(ctc_transcripts(jax.device_get(state.params["ctc_head"]), enc, mask,
+                                               tc.ctc_alphabet)[0].split()))
+    refs = [ctc_text(r["source"], tc.ctc_alphabet) for r in rows]
+    assert out[0]["examples"] == [{"source": r, "heard": h} for r, h in zip(refs, heard, strict=True)]
+    pairs = list(zip(heard, refs, strict=True))
+    words = sum(default_model._edits(h.split(), r.split()) for h, r in pairs)
+    assert out[0]["wer"] == pytest.approx(words / sum(len(r.split()) for r in refs))
+    chars = sum(default_model._edits(h, r) for h, r in pairs)
+    assert out[0]["cer"] == pytest.approx(chars / sum(map(len, refs)))
+
+
 def test_splits_share_no_sentence(corpus: Path) -> None:
     """Speech splits share no sentence (numbers alone repeat by design: there are few of them)."""
     rows = _read(corpus)

@@ -397,6 +397,7 @@ def test_exact_resume(corpus, params, tmp_path):
     ckpt = Checkpoints(tmp_path / "a", read_only=True)
     _, position = ckpt.restore(Trainer(CFG, TC).init_state(params))
     assert position == {"epoch": 6, "index": 0}  # 12 batches of 2 from 4 utterances
+    assert ckpt.restore_ctc_head() is None  # trained without CTC
     ckpt.close()
 
 
@@ -589,6 +590,26 @@ def test_ctc_loss_matches_torch_and_ignores_padding_rows():
     assert all(np.isfinite(np.asarray(g)).all() for g in jax.tree.leaves(grads))
 
 
+def test_ctc_transcripts_greedy_decoding():
+    """Best symbol per frame, repeats merged (a blank separates a doubled letter), blanks and the
+    frames outside the mask dropped."""
+    from s2t2_jax.data import ctc_text, decode_ctc, encode_ctc
+    from s2t2_jax.train import ctc_transcripts
+
+    alphabet = "ab c"
+    # Frames' best symbols (0 = blank): "a a _ b _ b ' ' c c" then two masked frames.
+    best = np.array([[1, 1, 0, 2, 0, 2, 3, 4, 4, 1, 2], [0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0]])
+    mask = np.array([[1] * 9 + [0, 0], [1] * 3 + [0] * 8])
+    enc = np.eye(5, dtype=np.float32)[best] * 3.0  # one-hot frames [2, 11, 5]
+    enc = np.concatenate([enc, np.ones((2, 11, 1), np.float32)], -1)  # a constant feature
+    head = {"kernel": np.concatenate([np.eye(5), -np.ones((1, 5))]).astype(np.float32),
+            "bias": np.zeros(5, np.float32)}
+    assert ctc_transcripts(head, jnp.asarray(enc), jnp.asarray(mask), alphabet) == ["abb c", "c"]
+    assert decode_ctc(encode_ctc("A b-c", alphabet), alphabet) == "a b c"
+    assert decode_ctc([], alphabet) == ""
+    assert ctc_text("Abba's  CAB!", alphabet) == "abba cab"
+
+
 def test_encode_ctc_and_manifest_sources(tmp_path):
     from s2t2_jax.data import encode_ctc, read_manifest
 
@@ -660,6 +681,10 @@ def test_train_with_ctc(corpus, ctc_manifest, params, tmp_path):
     restored, _ = ckpt.restore(trainer.abstract_state(params))
     for a, b in zip(jax.tree.leaves(jax.device_get(state)), jax.tree.leaves(restored), strict=True):
         assert np.array_equal(a, b)
+    for a, b in zip(jax.tree.leaves(head_after := jax.device_get(state.params[CTC_HEAD])),
+                    jax.tree.leaves(ckpt.restore_ctc_head()), strict=True):
+        assert np.array_equal(a, b)
+    assert set(head_after) == {"kernel", "bias"}
     model = ckpt.restore_params(CFG)
     assert CTC_HEAD not in model
     assert jax.tree.structure(model) == jax.tree.structure(params)

@@ -34,7 +34,15 @@ from s2t2_jax.train.config import (
     TrainConfig,
 )
 from s2t2_jax.train.loop import train_loop
-from s2t2_jax.train.loss import CTC_HEAD, ctc_loss, init_ctc_head, loss_fn, model_params, with_ctc_head
+from s2t2_jax.train.loss import (
+    CTC_HEAD,
+    ctc_loss,
+    ctc_transcripts,
+    init_ctc_head,
+    loss_fn,
+    model_params,
+    with_ctc_head,
+)
 from s2t2_jax.train.metrics import translation_scores
 from s2t2_jax.train.optim import (
     ALWAYS_FROZEN,
@@ -59,8 +67,8 @@ __all__ = [
     "ALWAYS_FROZEN", "CTC_ALPHABET", "CTC_HEAD", "DECAYS", "FEATURE_ENCODER", "LOOP_FIELDS",
     "NO_DECAY_LEAVES", "RESUMABLE_FIELDS", "RUN_CHECKPOINTS", "RUN_LOG", "RUN_MODEL_DIR",
     "RUN_TRAIN_CONFIG", "Batch", "Checkpoints", "Params", "TrainConfig", "TrainState", "Trainer",
-    "add_train_parser", "check_resume", "ctc_loss", "eval_step", "frozen_stopped", "init_ctc_head",
-    "loss_fn", "lr_schedule", "make_optimizer", "model_params", "param_labels",
+    "add_train_parser", "check_resume", "ctc_loss", "ctc_transcripts", "eval_step", "frozen_stopped",
+    "init_ctc_head", "loss_fn", "lr_schedule", "make_optimizer", "model_params", "param_labels",
     "prepare_run_dir", "train_loop", "train_main", "train_step", "translation_scores",
     "with_ctc_head",
 ]

@@ -93,5 +93,14 @@ class Checkpoints:
         ))
         return out["params"]
 
+    def restore_ctc_head(self, step: int | None = None) -> Params | None:
+        """The training-only CTC head at `step` (default: latest), or None if the run had none."""
+        ocp = self._ocp
+        step = self.latest_step() if step is None else step
+        if step is None:
+            raise FileNotFoundError(f"no checkpoint in {self.directory}")
+        train = self.manager.restore(step, args=ocp.args.Composite(train=ocp.args.StandardRestore()))
+        return train["train"].get(CTC_HEAD)
+
     def close(self) -> None:
         self.manager.close()

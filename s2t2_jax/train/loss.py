@@ -29,6 +29,7 @@ import optax
 
 from s2t2_jax import model as M
 from s2t2_jax.config import ModelConfig
+from s2t2_jax.data import decode_ctc
 from s2t2_jax.encoder import conv_output_lengths
 from s2t2_jax.specaugment import spec_augment_masks
 from s2t2_jax.train.config import Batch, Params, TrainConfig
@@ -69,6 +70,14 @@ def ctc_loss(head: Params, enc: jax.Array, enc_mask: jax.Array, ctc_labels: jax.
     valid = jnp.any(enc_mask, axis=-1)  # an empty target on real frames (non-speech) counts
     per_row = jnp.where(valid, per_row, 0.0) / jnp.maximum(lengths, 1)
     return jnp.sum(per_row) / jnp.maximum(jnp.sum(valid), 1)
+
+
+def ctc_transcripts(head: Params, enc: jax.Array, enc_mask: jax.Array, alphabet: str) -> list[str]:
+    """The head's greedy transcript of each row of `enc [B, S, D]` over its frames (`enc_mask
+    [B, S]`): the best symbol per frame, `decode_ctc`. A diagnostic of what the encoder hears."""
+    best = jnp.argmax(enc.astype(jnp.float32) @ head["kernel"] + head["bias"], axis=-1)
+    best, mask = jax.device_get((best, enc_mask))
+    return [decode_ctc(row[m.astype(bool)], alphabet) for row, m in zip(best, mask, strict=True)]
 
 
 def _encode_decode(net, x, ids, mask, deterministic, time_mask=None, feature_mask=None):
