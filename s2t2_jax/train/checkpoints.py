@@ -45,6 +45,13 @@ class Checkpoints:
     def all_steps(self) -> list[int]:
         return list(self.manager.all_steps())
 
+    def _step(self, step: int | None) -> int:
+        """`step`, or the latest one (FileNotFoundError if there is none)."""
+        step = self.latest_step() if step is None else step
+        if step is None:
+            raise FileNotFoundError(f"no checkpoint in {self.directory}")
+        return step
+
     def save(self, step: int, state: TrainState, data_state: Mapping[str, Any] | None = None) -> None:
         ocp = self._ocp
         train = {"opt_state": state.opt_state, "step": state.step, "rng": state.rng}
@@ -62,9 +69,7 @@ class Checkpoints:
         `Trainer.init_state`, or `Trainer.abstract_state`), and the data position. A state saved
         in one layout (devices, FSDP or not) restores into any other."""
         ocp = self._ocp
-        step = self.latest_step() if step is None else step
-        if step is None:
-            raise FileNotFoundError(f"no checkpoint in {self.directory}")
+        step = self._step(step)
         abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, template)
         train = {"opt_state": abstract.opt_state, "step": abstract.step, "rng": abstract.rng}
         if CTC_HEAD in abstract.params:
@@ -82,9 +87,7 @@ class Checkpoints:
     def restore_params(self, config: ModelConfig, step: int | None = None) -> Params:
         """Only the params (float32) at `step` (default: latest), on the default device."""
         ocp = self._ocp
-        step = self.latest_step() if step is None else step
-        if step is None:
-            raise FileNotFoundError(f"no checkpoint in {self.directory}")
+        step = self._step(step)
         one = jax.sharding.SingleDeviceSharding(jax.devices()[0])
         abstract = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=one),
                                 M.param_shapes(config))
@@ -96,9 +99,7 @@ class Checkpoints:
     def restore_ctc_head(self, step: int | None = None) -> Params | None:
         """The training-only CTC head at `step` (default: latest), or None if the run had none."""
         ocp = self._ocp
-        step = self.latest_step() if step is None else step
-        if step is None:
-            raise FileNotFoundError(f"no checkpoint in {self.directory}")
+        step = self._step(step)
         train = self.manager.restore(step, args=ocp.args.Composite(train=ocp.args.StandardRestore()))
         return train["train"].get(CTC_HEAD)
 
