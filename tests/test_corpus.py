@@ -129,6 +129,7 @@ def test_transcribe_reads_a_runs_ctc_head(corpus: Path, tmp_path: Path) -> None:
 
     from s2t2_jax import model as M
     from s2t2_jax.audio import load_audio
+    from s2t2_jax.checkpoint import PARAMS_DIR, load_params
     from s2t2_jax.config import ModelConfig
     from s2t2_jax.data import ctc_text
     from s2t2_jax.features import load_feature_extractor
@@ -148,7 +149,7 @@ def test_transcribe_reads_a_runs_ctc_head(corpus: Path, tmp_path: Path) -> None:
     tc = TrainConfig(ctc_weight=0.5, batch_size=2)
     run = tmp_path / "run"
     prepare_run_dir(run, tmp_path / "init", config, tc)
-    params = M.init_params(config, 0)
+    params = load_params(tmp_path / "init" / PARAMS_DIR, config)
     state = Trainer(config, tc).init_state(params)
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         default_model.transcribe(run, corpus, sets=("test",))
@@ -159,10 +160,11 @@ def test_transcribe_reads_a_runs_ctc_head(corpus: Path, tmp_path: Path) -> None:
     assert [r["set"] for r in out] == ["test"]  # non-speech has no transcript to score
     rows = _rows(corpus / "test.jsonl")[:2]
     fe = load_feature_extractor(run / "model")
+    encode = jax.jit(lambda p, x: M.encode(p, config, x))
     heard = []
     for r in rows:  # each clip alone, unpadded
         x = fe([load_audio(corpus / r["audio"])], sampling_rate=16000)["input_values"]
-        enc, mask = M.encode(params, config, x)
+        enc, mask = encode(params, x)
         heard.append(" ".join(ctc_transcripts(jax.device_get(state.params["ctc_head"]), enc, mask,
                                                tc.ctc_alphabet)[0].split()))
     refs = [ctc_text(r["source"], tc.ctc_alphabet) for r in rows]
