@@ -20,6 +20,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -41,8 +42,13 @@ DECODER = dict(
 )
 
 
+def _rows(manifest: Path, limit: int | None = None) -> list[dict]:
+    """The rows of a corpus `.jsonl` manifest (the first `limit`), with all their fields."""
+    return [json.loads(x) for x in manifest.read_text().splitlines() if x.strip()][:limit]
+
+
 def _texts(manifest: Path) -> list[str]:
-    return [json.loads(line)["text"] for line in manifest.read_text().splitlines() if line.strip()]
+    return [r["text"] for r in _rows(manifest)]
 
 
 def init(corpus: Path, out: Path, vocab_size: int, seed: int, force: bool = False) -> None:
@@ -105,7 +111,7 @@ def is_easy(row: dict) -> bool:
 def easy_subset(manifest: Path, out: Path) -> int:
     """Write the rows of `manifest` that `is_easy` to `out` (audio paths made absolute); their
     count."""
-    rows = [json.loads(x) for x in manifest.read_text().splitlines() if x.strip()]
+    rows = _rows(manifest)
     keep = [{**r, "audio": str((manifest.parent / r["audio"]).resolve())} for r in rows if is_easy(r)]
     out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in keep))
     print(f"{out}: {len(keep)} of {len(rows)} train utterances", file=sys.stderr)
@@ -158,7 +164,7 @@ def evaluate(model: Path, corpus: Path, batch_size: int, num_beams: int,
         manifest = corpus / f"{name}.jsonl"
         if not manifest.is_file():
             continue
-        lines = [json.loads(x) for x in manifest.read_text().splitlines() if x.strip()][:limit]
+        lines = _rows(manifest, limit)
         t0 = time.perf_counter()
         hyps = tr.translate([str(corpus / x["audio"]) for x in lines], batch_size=batch_size,
                             num_beams=num_beams)
@@ -178,7 +184,7 @@ def evaluate(model: Path, corpus: Path, batch_size: int, num_beams: int,
     return out
 
 
-def _edits(a: list, b: list) -> int:
+def _edits(a: Sequence, b: Sequence) -> int:
     """Levenshtein distance between two sequences."""
     row = list(range(len(b) + 1))
     for i, x in enumerate(a, 1):
@@ -223,7 +229,7 @@ def transcribe(run: Path, corpus: Path, batch_size: int = 16, sets: tuple[str, .
         manifest = corpus / f"{name}.jsonl"
         if name == "nonspeech" or not manifest.is_file():
             continue
-        rows = [json.loads(x) for x in manifest.read_text().splitlines() if x.strip()][:limit]
+        rows = _rows(manifest, limit)
         hyps = []
         for i in range(0, len(rows), batch_size):
             audio = [load_audio(corpus / r["audio"]) for r in rows[i:i + batch_size]]
@@ -236,7 +242,7 @@ def transcribe(run: Path, corpus: Path, batch_size: int = 16, sets: tuple[str, .
         out.append({
             "set": name, "utterances": len(rows),
             "wer": sum(_edits(h.split(), r.split()) for h, r in zip(hyps, refs, strict=True)) / words,
-            "cer": sum(_edits(list(h), list(r)) for h, r in zip(hyps, refs, strict=True))
+            "cer": sum(_edits(h, r) for h, r in zip(hyps, refs, strict=True))
             / sum(len(r) for r in refs),
             "examples": [{"source": r, "heard": h} for r, h in list(zip(refs, hyps, strict=True))[:5]],
         })

@@ -58,12 +58,17 @@ def with_ctc_head(params: Params, config: ModelConfig, cfg: TrainConfig) -> Para
     return {**params, CTC_HEAD: init_ctc_head(config, len(cfg.ctc_alphabet), rng)}
 
 
+def ctc_logits(head: Params, enc: jax.Array) -> jax.Array:
+    """The head's float32 logits `[B, S, K]` (K: the alphabet + blank) over `enc [B, S, D]`."""
+    return enc.astype(jnp.float32) @ head["kernel"] + head["bias"]
+
+
 def ctc_loss(head: Params, enc: jax.Array, enc_mask: jax.Array, ctc_labels: jax.Array) -> jax.Array:
     """torch `CTCLoss(reduction="mean", blank=0)` of the head's predictions from `enc [B, S, D]`
     (frames where `enc_mask [B, S]`) for `ctc_labels [B, Y]` (0 = padding); rows with no frame
     (padding rows) weigh nothing; a row with frames and no label (non-speech) learns all blanks
     (divided by length 1, as torch clamps it)."""
-    logits = enc.astype(jnp.float32) @ head["kernel"] + head["bias"]  # [B, S, K]
+    logits = ctc_logits(head, enc)
     per_row = optax.ctc_loss(logits, 1.0 - enc_mask.astype(jnp.float32), ctc_labels,
                              (ctc_labels == 0).astype(jnp.float32), blank_id=0)
     lengths = jnp.sum(ctc_labels != 0, axis=-1)
@@ -75,7 +80,7 @@ def ctc_loss(head: Params, enc: jax.Array, enc_mask: jax.Array, ctc_labels: jax.
 def ctc_transcripts(head: Params, enc: jax.Array, enc_mask: jax.Array, alphabet: str) -> list[str]:
     """The head's greedy transcript of each row of `enc [B, S, D]` over its frames (`enc_mask
     [B, S]`): the best symbol per frame, `decode_ctc`. A diagnostic of what the encoder hears."""
-    best = jnp.argmax(enc.astype(jnp.float32) @ head["kernel"] + head["bias"], axis=-1)
+    best = jnp.argmax(ctc_logits(head, enc), axis=-1)
     best, mask = jax.device_get((best, enc_mask))
     return [decode_ctc(row[m.astype(bool)], alphabet) for row, m in zip(best, mask, strict=True)]
 
