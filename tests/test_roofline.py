@@ -124,3 +124,17 @@ def test_profile_step_groups_each_decode_step_operation():
     assert rows["decoder/embed_tokens.attend/dot_general"][0] == "1"
     assert float(rows["decoder/fc1/dot_general"][1]) > 0 and all(float(r[1]) >= 0 for r in rows.values())
     assert sum(float(r[2].rstrip("%")) for r in rows.values()) == pytest.approx(100, abs=len(rows))
+
+
+def test_machine_names_the_allocator():
+    """Figures name the malloc they ran on: a preloaded caching allocator, else glibc's."""
+    from benchmarks import machine
+
+    libc = "7f0-7f1 r-xp 00000000 08:01 1 /usr/lib/x86_64-linux-gnu/libc.so.6\n"
+    tc = "7f2-7f3 r-xp 00000000 08:01 2 /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4.5.10\n"
+    je = "7f4-7f5 r-xp 00000000 08:01 3 /usr/lib/x86_64-linux-gnu/libjemalloc.so.2\n"
+    assert machine.allocator(libc) == "glibc"
+    assert machine.allocator(libc + tc) == machine.allocator(tc + libc) == "tcmalloc"
+    assert machine.allocator(je + libc) == "jemalloc"
+    assert machine.allocator("7f6-7f7 r-xp 0 0 0 [vdso]\n") == "system"
+    assert machine.cpu_description().endswith(f"malloc {machine.allocator()}")
