@@ -52,7 +52,8 @@ def allocator(maps: str | None = None) -> str:
 
 
 def cpu_description() -> str:
-    """E.g. `AMD EPYC (family 25, model 17, 2.60 GHz, cache 1024 KB), ISA avx2 fma ..., 2 of 2 cores`."""
+    """E.g. `AMD EPYC (family 25, model 17, 2.60 GHz, cache 1024 KB), ISA avx2 fma ..., 2 of 2 cores,
+    malloc glibc`."""
     info = _cpuinfo()
     name = info.get("model name") or platform.processor() or platform.machine()
     ids = [f"{k} {info[f'cpu {k}']}" for k in ("family",) if f"cpu {k}" in info]
