@@ -2,8 +2,7 @@
 
 CPU: model, vendor family/model, the SIMD extensions that matter for matmuls, cores usable by
 this process and in all, and the clock (Linux `/proc/cpuinfo`), and the memory allocator in use
-(a caching one such as tcmalloc makes the encoder 6-11% faster than glibc's malloc: README,
-Roofline); accelerators: JAX's device kind.
+(it moves the encoder's speed: README, Roofline); accelerators: JAX's device kind.
 """
 
 from __future__ import annotations

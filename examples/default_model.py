@@ -44,7 +44,7 @@ DECODER = dict(
 
 def _rows(manifest: Path, limit: int | None = None) -> list[dict]:
     """The rows of a corpus `.jsonl` manifest (the first `limit`), with all their fields."""
-    return [json.loads(x) for x in manifest.read_text().splitlines() if x.strip()][:limit]
+    return [json.loads(x) for x in manifest.read_text(encoding="utf-8").splitlines() if x.strip()][:limit]
 
 
 def _texts(manifest: Path) -> list[str]:
