@@ -22,12 +22,18 @@ import jax.numpy as jnp
 LayerNorm = functools.partial(nn.LayerNorm, use_fast_variance=False)
 
 
+def gelu_erf(x: jax.Array) -> jax.Array:
+    """The exact GELU as the reference computes it, `x/2 * (1 + erf(x/sqrt(2)))` (`jax.nn.gelu`
+    uses `erfc`, which XLA:CPU evaluates ~3x slower)."""
+    return 0.5 * x * (1.0 + jax.lax.erf(x * math.sqrt(0.5)))
+
+
 def _gelu_tanh(x: jax.Array) -> jax.Array:
     return jax.nn.gelu(x, approximate=True)
 
 
 ACT_FNS: dict[str, Callable[[jax.Array], jax.Array]] = {
-    "gelu": functools.partial(jax.nn.gelu, approximate=False),  # torch's erf GELU
+    "gelu": gelu_erf,
     "gelu_new": _gelu_tanh,
     "gelu_fast": _gelu_tanh,
     "gelu_pytorch_tanh": _gelu_tanh,

@@ -10,6 +10,7 @@ from reference import CONFIGS, build_reference, random_batch, save_reference
 
 import s2t2_jax as s2t
 from s2t2_jax import model as M
+from s2t2_jax.attention import ACT_FNS
 from s2t2_jax.pytorch import read_hf_folder
 
 LENGTHS = [2400, 1700, 1031]  # mixed lengths, right padded
@@ -150,3 +151,16 @@ def test_start_token_falls_back_to_decoder(tmp_path):
     _, out = _reference_outputs(ref, x, mask, labels=labels)
     ours = M.forward(params, config, x, attention_mask=mask, labels=labels)
     np.testing.assert_allclose(float(ours["loss"]), float(out.loss), rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(ACT_FNS))
+def test_activations_match_reference(name):
+    """Each activation equals the reference's (`ACT2FN`) over [-12, 12], tails included (an
+    approximation in place of the exact GELU differs by ~1e-3)."""
+    from transformers.activations import ACT2FN
+
+    x = np.concatenate([np.linspace(-12, 12, 20001), [-30.0, -8.5, -1e-6, 0.0, 1e-6, 30.0]])
+    x = x.astype(np.float32)
+    want = ACT2FN[name](torch.tensor(x)).numpy()
+    got = np.asarray(jax.jit(ACT_FNS[name])(x))
+    np.testing.assert_allclose(got, want, rtol=2e-6, atol=2e-6)  # float32: |x| * eps at |x| <= 12
