@@ -62,6 +62,15 @@ def model_config(tiny: bool = False) -> ModelConfig:
 # --------------------------------------------------------------------------- counting
 
 
+def posconv_flops(batch: int, frames: int, k: int, d: int, groups: int) -> float:
+    """The positional conv as computed (`encoder.grouped_conv_same`: overlap-save DFTs as matmuls
+    over blocks of k frames, F = k + 1 frequencies): the kernel's and the blocks' transforms, the
+    per-frequency channel mixing, the inverse. (The direct convolution: 2 B T k d^2 / groups.)"""
+    f, c, rows = k + 1, d // groups, batch * -(-frames // k)  # rows: B x blocks
+    return 2.0 * (2 * f * k * c * d + 2 * f * 2 * k * rows * d + f * groups * rows * (2 * c) ** 2
+                  + k * 2 * f * rows * d)
+
+
 def encoder_flops(config: ModelConfig, batch: int, samples: int) -> dict[str, float]:
     """Matmul FLOPs of each encoder part (`ENCODER_PARTS`; the `attn_*`/`ffn`/`layer` ones per
     layer) for `batch` inputs of `samples` samples."""
@@ -75,8 +84,7 @@ def encoder_flops(config: ModelConfig, batch: int, samples: int) -> dict[str, fl
     out = {
         "conv": conv,
         "projection": 2.0 * batch * f * c_in * d,
-        # "same" padding k // 2: an even kernel computes one extra frame (then dropped).
-        "posconv": 2.0 * batch * (f + 2 * (k // 2) - k + 1) * k * (d // g) * d,
+        "posconv": posconv_flops(batch, f, k, d, g),
         "attn_proj": 4 * 2.0 * batch * f * d * d,
         "attn_core": 2 * 2.0 * batch * f * f * d,  # scores q.k and context p.v over N heads
         "ffn": 2 * 2.0 * batch * f * d * cfg.intermediate_size,

@@ -213,19 +213,6 @@ class Attention(nn.Module):
         return self.attend(self.queries(x), self.keys(x), self.values(x), bias, deterministic)
 
 
-def conv1d(
-    x: jax.Array, kernel: jax.Array, bias: jax.Array | None, stride: int = 1,
-    padding: int | str = "VALID", groups: int = 1,
-) -> jax.Array:
-    """1-D convolution, `x [B, L, C_in]`, `kernel [K, C_in/groups, C_out]` -> `[B, L', C_out]`."""
-    pad = padding if isinstance(padding, str) else [(padding, padding)]
-    y = jax.lax.conv_general_dilated(
-        x, kernel.astype(x.dtype), (stride,), pad,
-        dimension_numbers=("NWC", "WIO", "NWC"), feature_group_count=groups,
-    )
-    return y if bias is None else y + bias.astype(y.dtype)
-
-
 def sinusoidal_table(rows: int, dim: int, padding_idx: int | None) -> jax.Array:
     """The reference's sinusoidal position table `[rows, dim]`: all sines, then all cosines."""
     half = dim // 2

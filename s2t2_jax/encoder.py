@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from s2t2_jax.attention import ACT_FNS, Attention, LayerNorm, conv1d, mask_bias
+from s2t2_jax.attention import ACT_FNS, Attention, LayerNorm, mask_bias
 from s2t2_jax.config import EncoderConfig
 
 # The default of every `query_block` argument (static): inference self-attention over many frames
@@ -80,6 +80,42 @@ class ConvLayer(nn.Module):
         return ACT_FNS[cfg.feat_extract_activation](x)
 
 
+def grouped_conv_same(x: jax.Array, kernel: jax.Array, groups: int) -> jax.Array:
+    """The reference's grouped `Conv1d` with "same" padding K // 2 (an even K's extra last frame
+    dropped), `x [B, T, D]`, `kernel [K, D/G, D]` -> `[B, T, D]`, computed in float32 by
+    overlap-save discrete Fourier transforms as matmuls.
+
+    Blocks of K outputs each read the 2K inputs from their start; a block's real DFT over 2K
+    points is one `[2F, 2K]` matmul (F = K + 1 frequencies, real and imaginary parts stacked), the
+    kernel's too, and per frequency and group the channel mixing is one real `[2C, 2C]` product
+    (X times conj(W)); an inverse `[K, 2F]` matmul gives the block's K outputs. Circular wrap
+    never reaches them (t + k < 2K). For the positional conv (K=128, 16 groups) this is ~4x fewer
+    FLOPs than the direct convolution, which XLA:CPU runs at ~50% of its matmul peak.
+    """
+    b, t, d = x.shape
+    k, c, _ = kernel.shape
+    n, f, nb = 2 * k, k + 1, -(-t // k)
+    ang = 2 * np.pi * (np.outer(np.arange(f), np.arange(n)) % n) / n
+    weight = np.full((f, 1), 2.0)
+    weight[0] = weight[-1] = 1.0  # the zero and Nyquist frequencies count once
+    fwd = np.concatenate([np.cos(ang), -np.sin(ang)]).astype(np.float32)  # [2F, 2K]
+    inv = (np.concatenate([weight * np.cos(ang), -weight * np.sin(ang)])[:, :k].T / n).astype(np.float32)
+    hi = jax.lax.Precision.HIGHEST  # float32 passes on TPU too
+
+    wf = jnp.dot(fwd[:, :k], kernel.astype(jnp.float32).reshape(k, -1), precision=hi)
+    wr, wi = wf.reshape(2, f, c, groups, c).transpose(0, 1, 3, 2, 4)  # [F, G, C_in, C_out] each
+    w = jnp.concatenate([jnp.concatenate([wr, -wi], -1), jnp.concatenate([wi, wr], -1)], -2)
+    xp = jnp.pad(x.astype(jnp.float32), ((0, 0), (k // 2, (nb + 1) * k - t - k // 2), (0, 0)))
+    xb = xp.reshape(b, nb + 1, k, d)
+    frames = jnp.concatenate([xb[:, :-1], xb[:, 1:]], 2)  # [B, nb, 2K, D]
+    xf = jnp.einsum("fn,bjnd->fbjd", fwd, frames, precision=hi)  # [2F, B, nb, D]
+    xf = xf.reshape(2, f, b * nb, groups, c).transpose(1, 3, 2, 0, 4).reshape(f, groups, b * nb, 2 * c)
+    z = jnp.einsum("fgmc,fgco->fgmo", xf, w, precision=hi)  # [F, G, B*nb, 2C]: (Zr, Zi)
+    z = z.reshape(f, groups, b * nb, 2, c).transpose(3, 0, 2, 1, 4).reshape(2 * f, b * nb * d)
+    y = jnp.dot(inv, z, precision=hi).reshape(k, b, nb, d).transpose(1, 2, 0, 3)
+    return y.reshape(b, nb * k, d)[:, :t].astype(x.dtype)
+
+
 class PositionalConv(nn.Module):
     """Grouped Conv1d with weight norm over the kernel axis (`dim=2`), "same" padding, then act.
 
@@ -98,9 +134,7 @@ class PositionalConv(nn.Module):
         gain = self.param("weight_g", nn.initializers.ones, (k,))
         bias = self.param("bias", nn.initializers.zeros, (d,))
         kernel = gain[:, None, None] * v / jnp.sqrt(jnp.sum(v * v, axis=(1, 2), keepdims=True))
-        y = conv1d(x, kernel, bias, padding=k // 2, groups=g)
-        if k % 2 == 0:
-            y = y[:, :-1]
+        y = grouped_conv_same(x, kernel, g) + bias.astype(x.dtype)
         return ACT_FNS[cfg.feat_extract_activation](y)
 
 

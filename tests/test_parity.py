@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
@@ -164,3 +165,23 @@ def test_activations_match_reference(name):
     want = ACT2FN[name](torch.tensor(x)).numpy()
     got = np.asarray(jax.jit(ACT_FNS[name])(x))
     np.testing.assert_allclose(got, want, rtol=2e-6, atol=2e-6)  # float32: |x| * eps at |x| <= 12
+
+
+@pytest.mark.parametrize("k,groups,frames", [(128, 16, 249), (16, 4, 7), (15, 4, 40), (3, 1, 1),
+                                             (8, 2, 16), (5, 5, 33)])
+def test_positional_conv_by_dft_matches_the_reference_conv(k, groups, frames):
+    """`encoder.grouped_conv_same` (overlap-save DFTs) equals the reference's grouped "same"
+    `Conv1d` (an even kernel's extra last frame dropped), odd and even kernels, T < K, T = 1."""
+    from s2t2_jax.encoder import grouped_conv_same
+
+    rng = np.random.default_rng(k + frames)
+    d = 4 * groups if k < 128 else 1024
+    x = rng.standard_normal((2, frames, d)).astype(np.float32)
+    w = (rng.standard_normal((k, d // groups, d)) / np.sqrt(k * d / groups)).astype(np.float32)
+    ref = torch.nn.functional.conv1d(torch.tensor(x).transpose(1, 2),
+                                     torch.tensor(w).permute(2, 1, 0), padding=k // 2, groups=groups)
+    want = ref.transpose(1, 2).numpy()[:, :frames]
+    got = np.asarray(jax.jit(grouped_conv_same, static_argnums=2)(x, w, groups))
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=3e-6)
+    half = jax.jit(grouped_conv_same, static_argnums=2)(x.astype(jnp.bfloat16), w, groups)
+    assert half.dtype == jnp.bfloat16
