@@ -85,9 +85,11 @@ def test_loss_and_grads_match_reference(name, tmp_path):
     for key, g in ref_grads.items():
         np.testing.assert_allclose(ours[key], g, atol=1e-4, rtol=0, err_msg=key)
         # Tiny random weights give small gradients: also bound the error relative to each
-        # tensor's scale (k_proj biases have exactly zero gradient: softmax shift invariance).
+        # tensor's scale. Some gradients are zero in exact arithmetic and float noise (~1e-9) on
+        # both sides: k_proj biases (softmax shift invariance), a conv bias before a per-channel
+        # group norm.
         scale = max(float(np.abs(g).max()), 1e-6)
-        assert np.abs(ours[key] - g).max() <= 1e-4 * scale + 1e-9, key
+        assert np.abs(ours[key] - g).max() <= 1e-4 * scale + 5e-9, key
     assert np.mean([np.abs(g).max() > 1e-4 for g in ref_grads.values()]) > 0.9
 
 
