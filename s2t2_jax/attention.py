@@ -18,8 +18,53 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-# Exact two-pass variance: the default fast variance (E[x^2] - E[x]^2) drifts from the reference.
-LayerNorm = functools.partial(nn.LayerNorm, use_fast_variance=False)
+# Rows from which a layer norm takes its means as matrix-vector products (on CPU): XLA:CPU's
+# matrix-vector kernel reads faster than its reductions (see `layer_norm`).
+DOT_MEAN_ROWS = 4096
+
+
+def layer_norm(x: jax.Array, scale: jax.Array, bias: jax.Array, eps: float,
+               dtype: jnp.dtype | None = None, shift: jax.Array | None = None) -> jax.Array:
+    """LayerNorm of `x + shift` (`shift [D]`, e.g. a conv's bias; None: 0) over the last axis as
+    the reference computes it: exact two-pass variance `mean((x - mean)^2)` (not E[x^2] - E[x]^2,
+    which drifts), in float32, `* scale + bias`.
+
+    On CPU, for many rows, both means are products with a `[D, 1]` column of 1/D and `shift`
+    enters through its own mean, so `x + shift` is never written out: XLA:CPU then normalises and
+    applies the activation after it in one pass, where its reduction kernels take two (conv
+    layer norm + GELU over `[8, 15999, 512]`: 110 against 150-160 ms)."""
+    x32 = x.astype(jnp.float32)
+    d = x.shape[-1]
+    if jax.default_backend() == "cpu" and x.size // d >= DOT_MEAN_ROWS:
+        column = jnp.full((d, 1), 1.0 / d, jnp.float32)
+        mean = jnp.dot(x32, column, precision=jax.lax.Precision.HIGHEST)
+        centred = x32 - mean
+        if shift is not None:
+            centred = centred + (shift - shift.mean())
+        var = jnp.dot(centred * centred, column, precision=jax.lax.Precision.HIGHEST)
+    else:
+        if shift is not None:
+            x32 = x32 + shift
+        mean = x32.mean(-1, keepdims=True)
+        centred = x32 - mean
+        var = jnp.mean(centred * centred, -1, keepdims=True)
+    y = centred * (jax.lax.rsqrt(var + eps) * scale) + bias
+    return y.astype(dtype or x.dtype)
+
+
+class LayerNorm(nn.Module):
+    """`layer_norm` over the last axis with params `scale` and `bias` (flax's `nn.LayerNorm`
+    names, so checkpoints and the converter see the same tree)."""
+
+    epsilon: float = 1e-6
+    dtype: jnp.dtype | None = None
+
+    @nn.compact
+    def __call__(self, x: jax.Array, shift: jax.Array | None = None) -> jax.Array:
+        d = x.shape[-1]
+        scale = self.param("scale", nn.initializers.ones, (d,), jnp.float32)
+        bias = self.param("bias", nn.initializers.zeros, (d,), jnp.float32)
+        return layer_norm(x, scale, bias, self.epsilon, self.dtype, shift)
 
 
 def gelu_erf(x: jax.Array) -> jax.Array:

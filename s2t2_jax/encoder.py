@@ -52,6 +52,30 @@ def frame_mask(
     return jnp.arange(num_frames)[None, :] < lengths[:, None]
 
 
+class Conv1d(nn.Module):
+    """`nn.Conv`'s params (`kernel [K, C_in, C_out]`, `bias [C_out]`, same initialisers) for a
+    VALID strided conv, `[B, L, C_in]` -> `[B, F, C_out]` without the bias, returned beside it
+    (None without one): a layer norm after the conv takes it in without an extra pass."""
+
+    features: int
+    kernel_size: int
+    stride: int
+    use_bias: bool
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array | None]:
+        shape = (self.kernel_size, x.shape[-1], self.features)
+        kernel = self.param("kernel", nn.linear.default_kernel_init, shape, jnp.float32)
+        bias = None
+        if self.use_bias:
+            bias = self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32)
+        y = jax.lax.conv_general_dilated(
+            x.astype(self.dtype), kernel.astype(self.dtype), (self.stride,), "VALID",
+            dimension_numbers=("NWC", "WIO", "NWC"))
+        return y, bias
+
+
 class ConvLayer(nn.Module):
     """Conv1d -> optional norm (`layer`: LayerNorm over channels; `group`: per-channel GroupNorm).
 
@@ -66,13 +90,14 @@ class ConvLayer(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array, mask: jax.Array | None = None) -> jax.Array:
         cfg, i = self.config, self.layer_id
-        x = nn.Conv(
-            cfg.conv_dim[i], (cfg.conv_kernel[i],), strides=(cfg.conv_stride[i],), padding="VALID",
-            use_bias=cfg.conv_bias, dtype=self.dtype, name="conv",
-        )(x)
+        x, bias = Conv1d(cfg.conv_dim[i], cfg.conv_kernel[i], cfg.conv_stride[i], cfg.conv_bias,
+                         self.dtype, name="conv")(x)
         if cfg.feat_extract_norm == "layer":
-            x = LayerNorm(epsilon=1e-5, dtype=self.dtype, name="layer_norm")(x)
-        elif i == 0:  # GroupNorm(num_groups=C): each channel normalised over time
+            return ACT_FNS[cfg.feat_extract_activation](
+                LayerNorm(epsilon=1e-5, dtype=self.dtype, name="layer_norm")(x, shift=bias))
+        if bias is not None:
+            x = x + bias.astype(x.dtype)
+        if i == 0 and cfg.feat_extract_norm == "group":  # each channel normalised over time
             x = nn.GroupNorm(
                 num_groups=cfg.conv_dim[0], epsilon=1e-5, use_fast_variance=False,
                 dtype=self.dtype, name="layer_norm",

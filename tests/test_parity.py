@@ -167,6 +167,45 @@ def test_activations_match_reference(name):
     np.testing.assert_allclose(got, want, rtol=2e-6, atol=2e-6)  # float32: |x| * eps at |x| <= 12
 
 
+@pytest.mark.parametrize("rows", [64, 5000])  # below / above `DOT_MEAN_ROWS`: both forms
+@pytest.mark.parametrize("shifted", [False, True])
+def test_layer_norm_matches_reference(rows, shifted):
+    """`attention.layer_norm` of `x + shift` equals torch's `layer_norm` on rows far from zero mean
+    (mean 30, std 0.5), where the one-pass variance E[x^2] - E[x]^2 is ~5e-4 off."""
+    from s2t2_jax.attention import DOT_MEAN_ROWS, layer_norm
+
+    assert rows < DOT_MEAN_ROWS or rows >= DOT_MEAN_ROWS > 64
+    rng = np.random.default_rng(rows)
+    x = (rng.standard_normal((rows, 512)) * 0.5 + 30.0).astype(np.float32)
+    scale, bias, shift = rng.standard_normal((3, 512)).astype(np.float32)
+    tx = torch.tensor(x) + (torch.tensor(shift) if shifted else 0.0)
+    want = torch.nn.functional.layer_norm(tx, (512,), torch.tensor(scale), torch.tensor(bias), 1e-5)
+    norm = jax.jit(layer_norm, static_argnums=(3, 4))
+    got = norm(x.reshape(2, rows // 2, 512), scale, bias, 1e-5, None, shift if shifted else None)
+    np.testing.assert_allclose(np.asarray(got).reshape(rows, 512), want.numpy(), rtol=0, atol=5e-5)
+
+
+def test_encoder_with_dot_means_matches_reference(tmp_path, monkeypatch):
+    """Every layer norm of a layer-norm conv stack with conv biases (folded into the norm) in the
+    matrix-vector form, as full-size inputs run it, still gives the reference's encoder states."""
+    from s2t2_jax import attention
+
+    monkeypatch.setattr(attention, "DOT_MEAN_ROWS", 1)
+    jax.clear_caches()  # no program traced with the default threshold
+    name = "layer_stable_bias_noproj_oddheads"
+    ref = build_reference(name)
+    save_reference(ref, tmp_path)
+    config, params = read_hf_folder(tmp_path)
+    x, mask = random_batch(LENGTHS, seed=3)
+    enc_ref, _ = _reference_outputs(ref, x, mask, ids=np.full((3, 1), 2))
+    try:
+        enc, frames = M.encode(params, config, x, mask)
+    finally:
+        jax.clear_caches()  # nor any program traced with this one left behind
+    frames = np.asarray(frames)
+    np.testing.assert_allclose(np.asarray(enc)[frames], enc_ref[frames], atol=1e-4, rtol=0)
+
+
 @pytest.mark.parametrize("k,groups,frames", [(128, 16, 249), (16, 4, 7), (15, 4, 40), (3, 1, 1),
                                              (8, 2, 16), (5, 5, 33)])
 def test_positional_conv_by_dft_matches_the_reference_conv(k, groups, frames):
