@@ -81,7 +81,8 @@ def main(argv=None) -> None:
             return jax.jit(lambda p, h, b: mod.apply({"params": p}, h, b)[0]), lp
         ln = LayerNorm(epsilon=cfg.layer_norm_eps)
         if part == "attn":
-            att = Attention(cfg.hidden_size, cfg.num_attention_heads, query_block=block)
+            att = Attention(cfg.hidden_size, cfg.num_attention_heads, query_block=block,
+                            keys_layout=E.KEYS_LAYOUT)
             return jax.jit(lambda p, h, b: att.apply(
                 {"params": p["attention"]}, ln.apply({"params": p["layer_norm"]}, h), b)), lp
         if part == "ffn":

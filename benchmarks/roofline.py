@@ -217,10 +217,11 @@ def encoder_fns(config: ModelConfig, params, batch: int, samples: int, dtype: An
     x = rand(batch, samples).astype(jnp.float32)
     sample_mask = jnp.ones((batch, samples), jnp.int32)
     h, bias = rand(batch, f, d), mask_bias(jnp.ones((batch, f), bool), dtype)[:, None, None, :]
-    q, v, k = rand(batch, n, f, d // n), rand(batch, n, f, d // n), rand(batch, n, d // n, f)
+    q, v = rand(batch, n, f, d // n), rand(batch, n, f, d // n)
+    k = rand(batch, n, f, d // n) if E.KEYS_LAYOUT == "bnsh" else rand(batch, n, d // n, f)
     pe = params["encoder"]
     lp = jax.tree.map(lambda a: a[0], pe["encoder"]["layers"])  # layer 0 of the stack
-    att = Attention(d, n, dtype=dtype, query_block=block)
+    att = Attention(d, n, dtype=dtype, query_block=block, keys_layout=E.KEYS_LAYOUT)
 
     def projections(m: Attention, x: jax.Array) -> tuple[jax.Array, ...]:
         return m.queries(x), m.keys(x), m.values(x), m.out_proj(x)

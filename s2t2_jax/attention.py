@@ -1,10 +1,11 @@
 """Multi-head attention shared by the encoder and decoder, plus small layer helpers.
 
 One softmax attention serves every caller (`attention_probs` then a weighted sum of values; where
-no caller needs the weights, `attention_values`, normalised after the sum), in one layout: queries
-`[B, N, T, H]`, keys `[B, N, H, S]` (contracted axis last, as XLA:CPU's batched matmuls want it),
-values `[B, N, S, H]`. `blockwise_attention` runs it over blocks of queries and heads. Parameter names
-(`q_proj`, `k_proj`, `v_proj`, `out_proj`) mirror the reference's state dict. Shape letters: see
+no caller needs the weights, `attention_values`, normalised after the sum): queries `[B, N, T, H]`,
+values `[B, N, S, H]`, keys `[B, N, H, S]` (contracted axis last, as the decoder step's batched
+matrix-vector products want it) or `[B, N, S, H]` (the encoder's, as projected; `KEY_LAYOUTS`).
+`blockwise_attention` runs it over blocks of queries and heads. Parameter names (`q_proj`,
+`k_proj`, `v_proj`, `out_proj`) mirror the reference's state dict. Shape letters: see
 `s2t2_jax/__init__.py`.
 """
 
@@ -97,18 +98,26 @@ def mask_bias(mask: jax.Array, dtype: jnp.dtype = jnp.float32) -> jax.Array:
     return jnp.where(mask, 0.0, jnp.finfo(dtype).min).astype(dtype)
 
 
-def _scores(q: jax.Array, k: jax.Array, bias: jax.Array | None) -> jax.Array:
-    """float32 scores `[B, N, T, S]` of scaled queries `q [B, N, T, H]` over keys `k [B, N, H, S]`
-    plus an additive `bias` broadcastable to `[B, N, T, S]`."""
-    scores = jnp.einsum("bnth,bnhs->bnts", q, k)
+# Keys' layouts: "bnhs" `[B, N, H, S]`, the contracted axis last (the decoder's: its step's batched
+# matrix-vector products want it, beam 5 cross-attention 1.74 against 2.68 ms per step), and "bnsh"
+# `[B, N, S, H]` (the encoder's self-attention: the projection's heads without the transpose that
+# took 28 ms of a layer's ~1 s at B=8 x 20 s, whole encoder 27.1-27.6 -> 26.6-27.2 s; the score
+# products run as fast either way, and at 5 s nothing changes).
+KEY_LAYOUTS = ("bnhs", "bnsh")
+
+
+def _scores(q: jax.Array, k: jax.Array, bias: jax.Array | None, keys: str = "bnhs") -> jax.Array:
+    """float32 scores `[B, N, T, S]` of scaled queries `q [B, N, T, H]` over keys `k` in layout
+    `keys` (`KEY_LAYOUTS`) plus an additive `bias` broadcastable to `[B, N, T, S]`."""
+    scores = jnp.einsum(f"bnth,{keys}->bnts", q, k)
     if bias is not None:
         scores = scores + bias.astype(scores.dtype)
     return scores.astype(jnp.float32)
 
 
-def attention_probs(q: jax.Array, k: jax.Array, bias: jax.Array | None) -> jax.Array:
-    """Softmax weights `[B, N, T, S]` of `_scores(q, k, bias)`; the softmax runs in float32."""
-    return jax.nn.softmax(_scores(q, k, bias), axis=-1).astype(q.dtype)
+def attention_probs(q: jax.Array, k: jax.Array, bias: jax.Array | None, keys: str = "bnhs") -> jax.Array:
+    """Softmax weights `[B, N, T, S]` of `_scores(q, k, bias, keys)`; the softmax runs in float32."""
+    return jax.nn.softmax(_scores(q, k, bias, keys), axis=-1).astype(q.dtype)
 
 
 # `query_block` < 0 (the encoder's default, `encoder.QUERY_BLOCK`) picks by size: plain attention
@@ -143,40 +152,42 @@ def attention_blocks(queries: int, keys: int, heads: int, query_block: int) -> t
     return block, group
 
 
-def attention_values(q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None) -> jax.Array:
+def attention_values(q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None,
+                     keys: str = "bnhs") -> jax.Array:
     """`attention_probs` times values `v [B, N, S, H]` -> `[B, N, T, H]`, normalised after the
     weighted sum: the softmax's division runs over `[..., T, H]`, not over the `[..., T, S]`
     scores (one pass fewer over them; inference only, where no caller needs the weights)."""
-    scores = _scores(q, k, bias)
+    scores = _scores(q, k, bias, keys)
     e = jnp.exp(scores - scores.max(-1, keepdims=True))
     out = jnp.einsum("bnts,bnsh->bnth", e.astype(q.dtype), v)
     return (out / e.sum(-1, keepdims=True)).astype(q.dtype)
 
 
 def blockwise_attention(
-    q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None, block: int, heads: int = 0
+    q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None, block: int, heads: int = 0,
+    keys: str = "bnhs",
 ) -> jax.Array:
     """`attention_values`, `block` queries of `heads` heads (0: all) of one batch row at a time ->
     `[B, N, T, H]`.
 
-    `q [B, N, T, H]`, `k [B, N, H, S]`, `v [B, N, S, H]`, key bias `[B|1, 1|N, 1, S]`. Each query
+    `q [B, N, T, H]`, `k` in layout `keys`, `v [B, N, S, H]`, key bias `[B|1, 1|N, 1, S]`. Each query
     still sees every key, so the result is the full attention's (up to float rounding), but only
     `[heads, block, S]` scores exist at a time instead of `[B, N, T, S]`: they stay in cache.
     """
     b, n, t, h = q.shape
-    s = k.shape[-1]
+    s = v.shape[2]
     hb = heads or n
     g, nb = n // hb, -(-t // block)
     q = jnp.pad(q, ((0, 0), (0, 0), (0, nb * block - t), (0, 0)))
     q = q.reshape(b, g, hb, nb, block, h).transpose(0, 1, 3, 2, 4, 5).reshape(b * g * nb, hb, block, h)
-    k, v = k.reshape(b * g, hb, h, s), v.reshape(b * g, hb, s, h)
+    k, v = k.reshape(b * g, hb, *k.shape[2:]), v.reshape(b * g, hb, s, h)
     bias = jnp.zeros((1, 1, 1, s), q.dtype) if bias is None else bias.astype(q.dtype)
     bias = jnp.broadcast_to(bias, (b, n, 1, s)).reshape(b * g, hb, 1, s)
     groups = jnp.repeat(jnp.arange(b * g), nb)  # the (row, head group) of each block
 
     def one(args: tuple[jax.Array, jax.Array]) -> jax.Array:
         qb, i = args  # [hb, block, H], (row, head group)
-        return attention_values(qb[None], k[i][None], v[i][None], bias[i][None])[0]
+        return attention_values(qb[None], k[i][None], v[i][None], bias[i][None], keys)[0]
 
     out = jax.lax.map(one, (q, groups))  # [B * g * nb, hb, block, H]
     out = out.reshape(b, g, nb, hb, block, h).transpose(0, 1, 3, 2, 4, 5)
@@ -196,6 +207,7 @@ class Attention(nn.Module):
     # Inference over more queries than this runs in query blocks of this size (0: never; < 0:
     # `attention_blocks`' rule).
     query_block: int = 0
+    keys_layout: str = "bnhs"  # see `KEY_LAYOUTS`
 
     def setup(self) -> None:
         dense = functools.partial(nn.Dense, self.embed_dim, dtype=self.dtype)
@@ -203,6 +215,8 @@ class Attention(nn.Module):
             dense(name=n) for n in ("q_proj", "k_proj", "v_proj", "out_proj")
         )
         self.attn_dropout = nn.Dropout(self.dropout)
+        if self.keys_layout not in KEY_LAYOUTS:
+            raise ValueError(f"keys_layout {self.keys_layout!r}: expected one of {KEY_LAYOUTS}")
 
     def _heads(self, x: jax.Array) -> jax.Array:
         """`[B, X, D]` -> `[B, N, X, H]`."""
@@ -214,8 +228,9 @@ class Attention(nn.Module):
         return self._heads(self.q_proj(x) * ((self.embed_dim // self.num_heads) ** -0.5))
 
     def keys(self, x: jax.Array) -> jax.Array:
-        """Keys `[B, N, H, X]`."""
-        return self._heads(self.k_proj(x)).swapaxes(-2, -1)
+        """Keys `[B, N, H, X]` (layout "bnhs") or `[B, N, X, H]` ("bnsh")."""
+        k = self._heads(self.k_proj(x))
+        return k if self.keys_layout == "bnsh" else k.swapaxes(-2, -1)
 
     def values(self, x: jax.Array) -> jax.Array:
         """Values `[B, N, X, H]`."""
@@ -225,13 +240,15 @@ class Attention(nn.Module):
         self, q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array | None,
         deterministic: bool = True,
     ) -> jax.Array:
-        """`q [B,N,T,H]` over `k [B,N,H,S]`, `v [B,N,S,H]` + `bias` -> values `[B, N, T, H]`."""
-        block, heads = attention_blocks(q.shape[2], k.shape[-1], q.shape[1], self.query_block)
+        """`q [B,N,T,H]` over keys `k` (`keys()`' layout), `v [B,N,S,H]` + `bias` -> values
+        `[B, N, T, H]`."""
+        layout = self.keys_layout
+        block, heads = attention_blocks(q.shape[2], v.shape[2], q.shape[1], self.query_block)
         if deterministic and not self.is_mutable_collection("intermediates"):  # no weights needed
             if block and (bias is None or bias.shape[-2] == 1):
-                return blockwise_attention(q, k, v, bias, block, heads)
-            return attention_values(q, k, v, bias)
-        probs = attention_probs(q, k, bias)
+                return blockwise_attention(q, k, v, bias, block, heads, layout)
+            return attention_values(q, k, v, bias, layout)
+        probs = attention_probs(q, k, bias, layout)
         # `[B, N, T, S]` for inspection (`model.cross_attentions`); a no-op unless the
         # "intermediates" collection is mutable in `apply`.
         self.sow("intermediates", "attention_weights", probs)

@@ -20,6 +20,8 @@ from s2t2_jax.config import EncoderConfig
 # -1 picks plain or blockwise attention and the blocks by frame count (`attention.attention_blocks`),
 # N > 0 uses blocks of N queries over more than N frames, 0 never.
 QUERY_BLOCK = -1
+# The self-attention keys' layout (`attention.KEY_LAYOUTS`): `[B, N, S, H]`, as projected.
+KEYS_LAYOUT = "bnsh"
 
 
 def conv_output_lengths(lengths, config: EncoderConfig, add_adapter: bool | None = None):
@@ -196,7 +198,7 @@ class EncoderLayer(nn.Module):
         cfg, det = self.config, self.deterministic
         attn = Attention(
             cfg.hidden_size, cfg.num_attention_heads, cfg.attention_dropout, self.dtype,
-            query_block=self.query_block, name="attention",
+            query_block=self.query_block, keys_layout=KEYS_LAYOUT, name="attention",
         )
         ln1 = LayerNorm(epsilon=cfg.layer_norm_eps, dtype=self.dtype, name="layer_norm")
         ln2 = LayerNorm(epsilon=cfg.layer_norm_eps, dtype=self.dtype, name="final_layer_norm")

@@ -19,9 +19,10 @@ def _full(q, k, v, bias):
     return jnp.einsum("bnts,bsnh->btnh", jax.nn.softmax(scores, -1), v)
 
 
+@pytest.mark.parametrize("keys", ["bnhs", "bnsh"])
 @pytest.mark.parametrize("t, block, heads", [(37, 8, 0), (64, 16, 2), (5, 16, 1), (100, 100, 4),
                                              (30, 7, 1)])
-def test_blockwise_matches_full(t, block, heads):
+def test_blockwise_matches_full(t, block, heads, keys):
     rng = np.random.default_rng(0)
     b, s, n, h = 3, t + 3, 4, 8
     q, k, v = (jnp.asarray(rng.standard_normal(shape).astype(np.float32))
@@ -29,8 +30,9 @@ def test_blockwise_matches_full(t, block, heads):
     keep = np.ones((b, s), bool)
     keep[1, s // 2:] = False
     bias = mask_bias(jnp.asarray(keep))[:, None, None, :]
-    # The module's layout: q [B, N, T, H], k [B, N, H, S], v [B, N, S, H] -> [B, N, T, H].
-    qkv = dict(q=q.transpose(0, 2, 1, 3), k=k.transpose(0, 2, 3, 1), v=v.transpose(0, 2, 1, 3))
+    # The module's layouts: q [B, N, T, H], k [B, N, H, S] or [B, N, S, H], v [B, N, S, H].
+    kt = k.transpose(0, 2, 3, 1) if keys == "bnhs" else k.transpose(0, 2, 1, 3)
+    qkv = dict(q=q.transpose(0, 2, 1, 3), k=kt, v=v.transpose(0, 2, 1, 3), keys=keys)
     out = blockwise_attention(**qkv, bias=bias, block=block, heads=heads).transpose(0, 2, 1, 3)
     assert out.shape == (b, t, n, h)
     np.testing.assert_allclose(np.asarray(out), np.asarray(_full(q, k, v, bias)), atol=1e-5, rtol=1e-6)
@@ -41,14 +43,17 @@ def test_blockwise_matches_full(t, block, heads):
     np.testing.assert_allclose(np.asarray(out), np.asarray(_full(q, k, v, per_head)), atol=1e-5, rtol=1e-6)
 
 
-def test_module_uses_blocks_only_when_allowed():
+@pytest.mark.parametrize("keys", ["bnhs", "bnsh"])
+def test_module_uses_blocks_only_when_allowed(keys):
     rng = np.random.default_rng(1)
     x = jnp.asarray(rng.standard_normal((2, 40, 16)).astype(np.float32))
-    full, blocked = Attention(16, 2), Attention(16, 2, query_block=8)
+    full, blocked = Attention(16, 2), Attention(16, 2, query_block=8, keys_layout=keys)
     params = full.init({"params": np.zeros(2, np.uint32)}, x)
     a = full.apply(params, x)
     b = blocked.apply(params, x)
     np.testing.assert_allclose(np.asarray(b), np.asarray(a), atol=1e-5, rtol=1e-6)
+    c = Attention(16, 2, keys_layout=keys).apply(params, x)  # plain attention, this layout
+    np.testing.assert_allclose(np.asarray(c), np.asarray(a), atol=1e-6, rtol=1e-6)
     # Attention weights asked for: the full path runs (and sows them).
     _, state = blocked.apply(params, x, mutable=["intermediates"])
     assert state["intermediates"]["attention_weights"][0].shape == (2, 2, 40, 40)
