@@ -33,7 +33,8 @@ def layer_norm(x: jax.Array, scale: jax.Array, bias: jax.Array, eps: float,
     On CPU, for many rows, both means are products with a `[D, 1]` column of 1/D and `shift`
     enters through its own mean, so `x + shift` is never written out: XLA:CPU then normalises and
     applies the activation after it in one pass, where its reduction kernels take two (conv
-    layer norm + GELU over `[8, 15999, 512]`: 110 against 150-160 ms)."""
+    layer norm + GELU over `[8, 15999, 512]`: 105-118 against 149-164 ms on the 2-core Intel Xeon,
+    family 6 model 167, AVX-512 + AMX; `benchmarks/machine.py`)."""
     x32 = x.astype(jnp.float32)
     d = x.shape[-1]
     if jax.default_backend() == "cpu" and x.size // d >= DOT_MEAN_ROWS:
@@ -102,7 +103,8 @@ def mask_bias(mask: jax.Array, dtype: jnp.dtype = jnp.float32) -> jax.Array:
 # matrix-vector products want it, beam 5 cross-attention 1.74 against 2.68 ms per step), and "bnsh"
 # `[B, N, S, H]` (the encoder's self-attention: the projection's heads without the transpose that
 # took 28 ms of a layer's ~1 s at B=8 x 20 s, whole encoder 27.1-27.6 -> 26.6-27.2 s; the score
-# products run as fast either way, and at 5 s nothing changes).
+# products run as fast either way, and at 5 s nothing changes). Measured on the 2-core Intel Xeon
+# (family 6 model 167, AVX-512 + AMX), 2026-12-05.
 KEY_LAYOUTS = ("bnhs", "bnsh")
 
 
