@@ -32,7 +32,16 @@ import flax.struct
 import jax
 import jax.numpy as jnp
 
-from s2t2_jax.attention import ACT_FNS, Attention, LayerNorm, attention_values, mask_bias, sinusoidal_table
+from s2t2_jax.attention import (
+    ACT_FNS,
+    Attention,
+    Dense,
+    LayerNorm,
+    attention_values,
+    dot_general,
+    mask_bias,
+    sinusoidal_table,
+)
 from s2t2_jax.config import DecoderConfig
 
 
@@ -121,8 +130,8 @@ class DecoderLayer(nn.Module):
         self.self_attn_layer_norm = LayerNorm(**ln)
         self.encoder_attn_layer_norm = LayerNorm(**ln)
         self.final_layer_norm = LayerNorm(**ln)
-        self.fc1 = nn.Dense(cfg.decoder_ffn_dim, dtype=self.dtype)
-        self.fc2 = nn.Dense(d, dtype=self.dtype)
+        self.fc1 = Dense(cfg.decoder_ffn_dim, dtype=self.dtype)
+        self.fc2 = Dense(d, dtype=self.dtype)
         self.drop = nn.Dropout(cfg.dropout)
         self.act_drop = nn.Dropout(cfg.activation_dropout)
 
@@ -175,7 +184,7 @@ class Speech2Text2Decoder(nn.Module):
         self.embed_positions = PositionTable(cfg)
         self.layers = [DecoderLayer(cfg, self.dtype) for _ in range(cfg.decoder_layers)]
         if not cfg.tie_word_embeddings:
-            self.lm_head = nn.Dense(cfg.vocab_size, use_bias=False, dtype=self.dtype)
+            self.lm_head = Dense(cfg.vocab_size, use_bias=False, dtype=self.dtype)
         self.drop = nn.Dropout(cfg.dropout)
 
     def init_cache(self, enc: jax.Array, enc_mask: jax.Array, max_length: int, group: int = 1) -> KVCache:
@@ -241,6 +250,11 @@ class Speech2Text2Decoder(nn.Module):
             h = out
             self_k.append(k)
             self_v.append(v)
-        logits = self.embed_tokens.attend(h) if cfg.tie_word_embeddings else self.lm_head(h)
+        if cfg.tie_word_embeddings:  # `embed_tokens.attend`, accumulated as every other product
+            table = self.embed_tokens.embedding.astype(self.dtype)
+            with jax.named_scope("embed_tokens.attend"):  # the op's name in profiles
+                logits = dot_general(h.astype(self.dtype), table, (((2,), (1,)), ((), ())))
+        else:
+            logits = self.lm_head(h)
         cache = cache.replace(self_k=tuple(self_k), self_v=tuple(self_v), index=cache.index + t)
         return logits.reshape(b * g, t, -1), cache

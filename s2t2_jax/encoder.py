@@ -12,7 +12,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from s2t2_jax.attention import ACT_FNS, Attention, LayerNorm, mask_bias
+from s2t2_jax.attention import (
+    ACT_FNS,
+    Attention,
+    Dense,
+    LayerNorm,
+    conv_general_dilated,
+    dot_general,
+    mask_bias,
+)
 from s2t2_jax.config import EncoderConfig
 
 # The default of every `query_block` argument (static): inference self-attention over many frames
@@ -54,6 +62,31 @@ def frame_mask(
     return jnp.arange(num_frames)[None, :] < lengths[:, None]
 
 
+# Half-precision convs of at least this many input channels run as matmuls (`strided_conv`).
+MATMUL_CONV_CHANNELS = 64
+
+
+def strided_conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
+    """VALID conv `x [B, L, C]` * `kernel [K, C, O]` with `stride` -> `[B, F, O]` as matmuls:
+    `x` regrouped (no copy) into `[B, L/stride, stride*C]` rows, each output frame the sum over
+    the ceil(K/stride) rows from its own on of `row @ taps`, accumulated as `dot_general` does."""
+    b, length, c = x.shape
+    k, _, o = kernel.shape
+    f = (length - k) // stride + 1
+    rows = f + -(-k // stride) - 1
+    x = x[:, : rows * stride] if length >= rows * stride else jnp.pad(
+        x, ((0, 0), (0, rows * stride - length), (0, 0)))
+    x = x.reshape(b, rows, stride * c)
+    out = None
+    for j in range(0, k, stride):
+        width = min(stride, k - j) * c
+        w = kernel[j: j + stride].reshape(-1, o)
+        y = dot_general(x[:, j // stride: j // stride + f, :width], w.astype(x.dtype),
+                        (((2,), (0,)), ((), ())), preferred_element_type=jnp.float32)
+        out = y if out is None else out + y
+    return out
+
+
 class Conv1d(nn.Module):
     """`nn.Conv`'s params (`kernel [K, C_in, C_out]`, `bias [C_out]`, same initialisers) for a
     VALID strided conv, `[B, L, C_in]` -> `[B, F, C_out]` without the bias, returned beside it
@@ -72,9 +105,10 @@ class Conv1d(nn.Module):
         bias = None
         if self.use_bias:
             bias = self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32)
-        y = jax.lax.conv_general_dilated(
-            x.astype(self.dtype), kernel.astype(self.dtype), (self.stride,), "VALID",
-            dimension_numbers=("NWC", "WIO", "NWC"))
+        x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
+        if jnp.dtype(self.dtype).itemsize < 4 and x.shape[-1] >= MATMUL_CONV_CHANNELS:
+            return strided_conv(x, kernel, self.stride).astype(self.dtype), bias
+        y = conv_general_dilated(x, kernel, (self.stride,), "VALID", dimension_numbers=("NWC", "WIO", "NWC"))
         return y, bias
 
 
@@ -176,9 +210,9 @@ class FeedForward(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array, deterministic: bool = True) -> jax.Array:
         cfg = self.config
-        x = nn.Dense(cfg.intermediate_size, dtype=self.dtype, name="intermediate_dense")(x)
+        x = Dense(cfg.intermediate_size, dtype=self.dtype, name="intermediate_dense")(x)
         x = nn.Dropout(cfg.activation_dropout)(ACT_FNS[cfg.hidden_act](x), deterministic)
-        x = nn.Dense(cfg.hidden_size, dtype=self.dtype, name="output_dense")(x)
+        x = Dense(cfg.hidden_size, dtype=self.dtype, name="output_dense")(x)
         return nn.Dropout(cfg.hidden_dropout)(x, deterministic)
 
 
@@ -282,7 +316,7 @@ class FeatureProjection(nn.Module):
     def __call__(self, h: jax.Array, deterministic: bool = True) -> jax.Array:
         cfg = self.config
         h = LayerNorm(epsilon=cfg.layer_norm_eps, dtype=self.dtype, name="layer_norm")(h)
-        h = nn.Dense(cfg.hidden_size, dtype=self.dtype, name="projection")(h)
+        h = Dense(cfg.hidden_size, dtype=self.dtype, name="projection")(h)
         return nn.Dropout(cfg.feat_proj_dropout)(h, deterministic)
 
 
@@ -297,7 +331,7 @@ class AdapterLayer(nn.Module):
         cfg = self.config
         h = nn.Conv(
             2 * cfg.output_hidden_size, (cfg.adapter_kernel_size,), strides=(cfg.adapter_stride,),
-            padding=[(1, 1)], dtype=self.dtype, name="conv",
+            padding=[(1, 1)], dtype=self.dtype, conv_general_dilated=conv_general_dilated, name="conv",
         )(h)
         return nn.glu(h, axis=-1)
 
@@ -316,7 +350,7 @@ class Adapter(nn.Module):
     def __call__(self, h: jax.Array, lengths: jax.Array | None = None) -> jax.Array:
         cfg = self.config
         if cfg.output_hidden_size != cfg.hidden_size:
-            h = nn.Dense(cfg.output_hidden_size, dtype=self.dtype, name="proj")(h)
+            h = Dense(cfg.output_hidden_size, dtype=self.dtype, name="proj")(h)
             h = LayerNorm(epsilon=1e-5, dtype=self.dtype, name="proj_layer_norm")(h)
         for i in range(cfg.num_adapter_layers):
             if lengths is not None:

@@ -16,6 +16,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from s2t2_jax.attention import Dense
 from s2t2_jax.config import ModelConfig
 from s2t2_jax.decoder import KVCache, Speech2Text2Decoder
 from s2t2_jax.encoder import QUERY_BLOCK, Wav2Vec2Encoder, frame_mask, min_input_samples
@@ -35,7 +36,7 @@ class SpeechEncoderDecoder(nn.Module):
         cfg = self.config
         self.encoder = Wav2Vec2Encoder(cfg.encoder, self.dtype, self.query_block, self.padding_invariant)
         if cfg.has_enc_to_dec_proj:
-            self.enc_to_dec_proj = nn.Dense(cfg.decoder.d_model, dtype=self.dtype)
+            self.enc_to_dec_proj = Dense(cfg.decoder.d_model, dtype=self.dtype)
         self.decoder = Speech2Text2Decoder(cfg.decoder, self.dtype)
 
     def encode(
