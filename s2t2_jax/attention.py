@@ -189,11 +189,14 @@ def attention_values(q: jax.Array, k: jax.Array, v: jax.Array, bias: jax.Array |
                      keys: str = "bnhs") -> jax.Array:
     """`attention_probs` times values `v [B, N, S, H]` -> `[B, N, T, H]`, normalised after the
     weighted sum: the softmax's division runs over `[..., T, H]`, not over the `[..., T, S]`
-    scores (one pass fewer over them; inference only, where no caller needs the weights)."""
+    scores (one pass fewer over them; inference only, where no caller needs the weights). The
+    exponentials are written once, in `q`'s dtype, and both the product and the row sum read
+    those (bfloat16 attention core at B=8 x 20 s: 170-176 against 200-206 ms with float32 ones
+    summed, 2-core Intel Xeon, family 6 model 167, AMX, 2026-12-05; float32 unchanged)."""
     scores = _scores(q, k, bias, keys)
-    e = jnp.exp(scores - scores.max(-1, keepdims=True))
-    out = einsum("bnts,bnsh->bnth", e.astype(q.dtype), v, jnp.float32)
-    return (out / e.sum(-1, keepdims=True)).astype(q.dtype)
+    e = jnp.exp(scores - scores.max(-1, keepdims=True)).astype(q.dtype)
+    out = einsum("bnts,bnsh->bnth", e, v, jnp.float32)
+    return (out / e.sum(-1, keepdims=True, dtype=jnp.float32)).astype(q.dtype)
 
 
 def blockwise_attention(
