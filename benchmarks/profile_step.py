@@ -12,6 +12,7 @@ GB/s shows which operations stream memory near the machine's bandwidth (`benchma
 prints it) and which run below it. Printed with the machine's description.
 
     python -m benchmarks.profile_step [--beams 1,5] [--batch 8] [--frames 249] [--tokens 64]
+        [--dtype float32|bfloat16]
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--top", type=int, default=16, help="rows shown per table")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     ap.add_argument("--tiny", action="store_true", help="a tiny config (smoke test)")
     args = ap.parse_args(argv)
     from benchmarks.bench_generate import _pin
@@ -117,7 +119,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     print(lines[0], flush=True)
     for beams in [int(b) for b in args.beams.split(",")]:
         opts = dict(num_beams=beams, max_new_tokens=args.tokens, min_new_tokens=args.tokens)
-        plan, knobs = decoding._resolve(config, opts, jnp.float32)
+        plan, knobs = decoding._resolve(config, opts, jnp.dtype(args.dtype))
         run = functools.partial(decoding._from_encoder_jit, config=config, plan=plan)
         run_args = (params, enc, jnp.ones(enc.shape[:2], bool), jax.random.PRNGKey(0), knobs)
         # the program `generate_from_encoder` runs
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> list[str]:
         total = sum(r[2] for r in rows)
         name = "greedy" if beams == 1 else f"beam {beams}"
         start = len(lines)
-        lines += ["", f"{name}, B={args.batch}, {args.frames} frames: {1e3 * wall:.2f} ms/step "
+        lines += ["", f"{name}, B={args.batch}, {args.frames} frames, {args.dtype}: {1e3 * wall:.2f} ms/step "
                   f"(profiled operations {1e3 * total:.2f} ms)",
                   "| operation | ops/step | ms/step | share | MB read | GB/s |",
                   "| --- | --- | --- | --- | --- | --- |"]

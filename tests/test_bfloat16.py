@@ -111,3 +111,25 @@ def test_bfloat16_close_to_reference(tiny, matmul_convs, monkeypatch):
     err = np.abs(np.asarray(ours, np.float32) - want).max()
     scale = np.abs(want).max()
     assert err <= 0.02 * scale, (err, scale)
+
+
+def test_bfloat16_steps_match_full_pass(tiny):
+    """Decoding token by token over the cache (float32 self buffers, see `init_cache`) gives the
+    teacher-forced pass's bfloat16 logits, greedy rows and 2-row groups alike."""
+    _, config, params, x, mask = tiny
+    bf16 = jnp.bfloat16
+    enc, frames = M.encode(params, config, x, mask, dtype=bf16)
+    ids = np.random.default_rng(5).integers(3, config.decoder.vocab_size, (len(LENGTHS), 6))
+    ids[:, 0] = config.decoder.decoder_start_token_id
+    for group in (1, 2):
+        rows = np.repeat(ids, group, 0)
+        full, _ = M.decode(params, config, rows, jnp.repeat(enc, group, 0), jnp.repeat(frames, group, 0),
+                           dtype=bf16)
+        cache = M.init_cache(params, config, enc, frames, ids.shape[1], group=group, dtype=bf16)
+        assert all(b.dtype == jnp.float32 for b in cache.self_k + cache.self_v)
+        steps = []
+        for t in range(ids.shape[1]):
+            logits, cache = M.decode(params, config, rows[:, t:t + 1], cache=cache, dtype=bf16)
+            steps.append(np.asarray(logits[:, 0], np.float32))
+        want = np.asarray(full, np.float32)
+        np.testing.assert_allclose(np.stack(steps, 1), want, atol=0.02 * np.abs(want).max(), rtol=0)
