@@ -49,8 +49,8 @@ from s2t2_jax.config import DecoderConfig
 class KVCache:
     """Everything a decoder pass needs besides params and token ids; passed in and returned."""
 
-    self_k: tuple[jax.Array, ...]  # per layer [B, N, H, M*G]: position-major, then slot
-    self_v: tuple[jax.Array, ...]  # per layer [B, N, M*G, H]
+    self_k: tuple[jax.Array, ...]  # per layer [B, N, H, M*G] float32: position-major, then slot
+    self_v: tuple[jax.Array, ...]  # per layer [B, N, M*G, H] float32 (see `init_cache`)
     cross_k: tuple[jax.Array, ...]  # per layer [B, N, H, S], projected once, shared by the group
     cross_v: tuple[jax.Array, ...]  # per layer [B, N, S, H]
     cross_bias: jax.Array  # [B, 1, 1, S] additive encoder frame mask
