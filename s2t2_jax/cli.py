@@ -101,7 +101,7 @@ def _translate(args: argparse.Namespace) -> int:
     if settings is not None:  # over the checkpoint's settings, as the reference's generate(**settings)
         tr.config = tr.config.with_generation(settings)
     batcher = tr.batcher(args.batch_size, tuple(args.bucket_seconds) if args.bucket_seconds else None,
-                         segment_all=args.segment, seed=args.seed, **options)
+                         segment_all=args.segment, seed=args.seed, dtype=args.dtype, **options)
     mine = take_shard(items, batcher.sampling_rate, num_shards, shard_index)  # sorted by length
     targets = None if args.output_dir is None else _subtitle_targets(items, mine, args)
     sink = None
@@ -231,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--top-k", type=int)
     g.add_argument("--top-p", type=float)
     g.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32",
+                   help="compute dtype (bfloat16: ~2x faster on CPUs with AMX; close calls may "
+                   "pick other tokens than float32)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_translate)
 

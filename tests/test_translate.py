@@ -91,6 +91,18 @@ def test_files_match_reference_processor_and_generate(model_dir, ref_model, caps
                                              for r in recs]
 
 
+def test_bfloat16_translation_is_the_apis(model_dir, capsys):
+    """`translate --dtype bfloat16` gives what `SpeechTranslator.translate(..., dtype=bfloat16)` does."""
+    paths = [str(AUDIO / "short.wav"), str(AUDIO / "phone_8k.wav")]
+    code, recs = _run_cli(["translate", "--model", str(model_dir), *paths, "--dtype", "bfloat16", *GEN],
+                          capsys)
+    assert code == 0
+    want = SpeechTranslator.from_pretrained(model_dir).translate(
+        paths, max_new_tokens=6, return_scores=True, dtype="bfloat16")
+    assert [r["translation"] for r in recs] == [t for t, _ in want]
+    np.testing.assert_allclose([r["score"] for r in recs], [sc for _, sc in want], atol=1e-3, rtol=0)
+
+
 def test_bad_entry_in_manifest_keeps_the_others(model_dir, tmp_path, capsys):
     (tmp_path / "bad.wav").write_text("not audio at all")
     (tmp_path / "empty.wav").write_bytes(b"")
