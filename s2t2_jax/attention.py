@@ -96,8 +96,7 @@ Dense = functools.partial(nn.Dense, dot_general=dot_general)
 def einsum(spec: str, a: jax.Array, b: jax.Array, dtype: jnp.dtype | None = None) -> jax.Array:
     """`jnp.einsum` of two operands, accumulated as `dot_general` does, result in `dtype` (None:
     the operands')."""
-    out = jnp.einsum(spec, a, b, preferred_element_type=jnp.float32)
-    return out.astype(dtype or jnp.result_type(a, b))
+    return _widened(functools.partial(jnp.einsum, spec))(a, b, preferred_element_type=dtype)
 
 
 def gelu_erf(x: jax.Array) -> jax.Array:
