@@ -10,7 +10,9 @@ table gives its measured time (best of --repeats, after a warm-up call) as a mul
 bound and as a share of the matmul throughput. Random params (no reference needed); full-size
 shapes (`bench_generate.FULL_ENCODER` / `FULL_DECODER`) unless --tiny. The decoder rows time
 `generate_from_encoder` over --tokens forced tokens (EOS banned), per step, the cross-attention
-keys/values projected once included.
+keys/values projected once included; below the table, each step against the time the backend
+takes to read the same arrays op by op, one plain sum each (`op_by_op_read`): XLA:CPU streams
+arrays of a step's sizes (0.3-10 MB) well below one large read's bandwidth.
 
     python -m benchmarks.roofline [--seconds 5,20] [--batch 8] [--dtype float32|bfloat16]
         [--tokens 64] [--beams 1,5] [--parts conv,...] [--query-block N] [--tiny]
@@ -201,6 +203,48 @@ def memory_bandwidth(nbytes: int, repeats: int) -> float:
     return x.size * 4 / _best(jax.jit(jnp.sum), (x,), repeats)
 
 
+def step_arrays(params, config: DecoderConfig, items: int, group: int, frames: int, keys: int,
+                dtype: Any) -> list:
+    """Arrays of the sizes a decoder step reads (`decoder_step_cost`'s bytes): the decoder's weights
+    but the position table and the cross keys/values projections, each layer's cross keys and
+    values `[items, frames, D]` and the rows' self keys and values `[rows, keys, D]`."""
+    import jax
+    import jax.numpy as jnp
+
+    out = []
+    for name, tree in params["decoder"].items():
+        if name == "embed_positions":
+            continue
+        if name.startswith("layers_"):
+            cross = {k: v for k, v in tree["encoder_attn"].items() if k not in ("k_proj", "v_proj")}
+            tree = {**tree, "encoder_attn": cross}
+        out += [a.astype(dtype) for a in jax.tree.leaves(tree)]
+    d, rows = config.d_model, items * group
+    for i in range(config.decoder_layers):  # distinct buffers, as the step's are
+        out += [jnp.full(shape, i + j, dtype) for j, shape in
+                enumerate([(items, frames, d)] * 2 + [(rows, keys, d)] * 2)]
+    return out
+
+
+def op_by_op_read(arrays: list, steps: int, repeats: int) -> float:
+    """Seconds per step of a jitted loop of `steps` steps that reads `arrays` one plain sum per
+    array, in order (each sum depends on the last, as a decoder step's operations do): how fast
+    this backend streams arrays of these sizes op by op, the practical floor of a step that reads
+    them (on CPU well below one large read's bandwidth)."""
+    import jax
+    import jax.numpy as jnp
+
+    def loop(arrays: list) -> jax.Array:
+        def body(_, s):
+            for a in arrays:
+                s = jnp.sum(a.astype(jnp.float32) * s) * 1e-30 + 1.0
+            return s
+
+        return jax.lax.fori_loop(0, steps, body, jnp.float32(1.0))
+
+    return _best(jax.jit(loop), (arrays,), repeats) / steps
+
+
 def encoder_fns(config: ModelConfig, params, batch: int, samples: int, dtype: Any,
                 query_block: int | None) -> dict[str, tuple[Callable, tuple]]:
     """Each encoder part as a jitted function and its arguments (params passed, not baked in)."""
@@ -322,9 +366,10 @@ def run(args: argparse.Namespace) -> list[str]:
         frames = num_frames(samples, config.encoder)
         enc = np.random.default_rng(1).standard_normal((args.batch, frames, config.decoder.d_model))
         enc = jnp.asarray(enc, dtype)
+        notes = []
         for beams in [int(g) for g in args.beams.split(",") if g]:
-            cost = decoder_step_cost(config.decoder, args.batch, beams, frames,
-                                     (args.tokens + 1) / 2, itemsize)
+            keys = (args.tokens + 1) / 2  # cached positions attended, mean over the steps
+            cost = decoder_step_cost(config.decoder, args.batch, beams, frames, keys, itemsize)
             init = cross_kv_flops(config.decoder, args.batch, frames) / args.tokens
             go = lambda p, e, g=beams: decoding.generate_from_encoder(  # noqa: E731
                 p, config, e, num_beams=g, max_new_tokens=args.tokens, min_new_tokens=args.tokens,
@@ -333,6 +378,12 @@ def run(args: argparse.Namespace) -> list[str]:
             name = "greedy" if beams == 1 else f"beam {beams}"
             rows.append(Row(f"decoder step, {name} ({args.tokens} tokens)", args.tokens,
                             cost.flops + init, cost.weight_bytes + cost.cache_bytes, step))
+            arrays = step_arrays(params, config.decoder, args.batch, beams, frames, round(keys), dtype)
+            read = op_by_op_read(arrays, args.tokens, args.repeats)
+            nbytes = sum(a.nbytes for a in arrays)
+            notes.append(f"decoder step, {name}: its {len(arrays)} arrays ({nbytes / 1e6:.3g} MB: weights, "
+                         f"cross and self caches) read op by op, one sum each, take {1e3 * read:.3g} ms "
+                         f"per step ({nbytes / read / 1e9:.1f} GB/s); the step takes {step / read:.2f}x that")
         again = limits(f"after {seconds:g} s")
         peak, bandwidth = max(peak, again[0]), max(bandwidth, again[1])
         say()
@@ -340,6 +391,8 @@ def run(args: argparse.Namespace) -> list[str]:
             f"query_block={'default' if args.query_block is None else args.query_block}; bounds "
             f"from the best so far: {peak / 1e9:.1f} GFLOP/s, {bandwidth / 1e9:.1f} GB/s")
         for line in _table(rows, peak, bandwidth):
+            say(line)
+        for line in notes:
             say(line)
     return lines
 

@@ -92,6 +92,11 @@ def test_decoder_step_counts_match_the_traced_step(tiny, group):
     buffers = (*cache.self_k, *cache.self_v, *cache.cross_k, *cache.cross_v)
     own = R.decoder_step_cost(dec, items, group, frames, length)
     assert own.cache_bytes == sum(a.size * 4 for a in buffers)
+    # The op-by-op read probe reads exactly the bytes the step's bound counts.
+    arrays = R.step_arrays(params, dec, items, group, frames, length, jnp.float32)
+    assert sum(a.nbytes for a in arrays) == own.weight_bytes + own.cache_bytes
+    assert len({id(a) for a in arrays}) == len(arrays)
+    assert R.op_by_op_read(arrays, 2, 1) > 0
 
 
 def test_roofline_runs_on_a_tiny_config(capsys):
@@ -106,6 +111,8 @@ def test_roofline_runs_on_a_tiny_config(capsys):
         "decoder step, greedy (4 tokens)"]
     for r in rows[1:]:
         assert np.isfinite(float(r[5])), r  # measured ms
+    (note,) = [line for line in lines if line.startswith("decoder step, greedy: its ")]
+    assert "read op by op" in note and note.endswith("x that")
     assert capsys.readouterr().out.splitlines()[: len(lines)] == lines
 
 
