@@ -13,9 +13,10 @@ Both generate exactly `--new-tokens` tokens per row (EOS banned until then), so 
 decoder work. Prints wall times, the ratio, our compiled-program count vs buckets used, and how
 much audio each side encodes, padding included, and the process's peak RSS after our runs (the
 reference model is resident then too). `--query-block 0` runs our encoder with full attention
-scores at every length (`encoder.QUERY_BLOCK` otherwise).
+scores at every length (`encoder.QUERY_BLOCK` otherwise); `--dtype bfloat16` computes ours in
+bfloat16 (the reference stays float32).
 
-    python -m benchmarks.bench_translate [--quick] [--threads 2] [--query-block N]
+    python -m benchmarks.bench_translate [--quick] [--threads 2] [--query-block N] [--dtype bfloat16]
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def run_reference(ref, model_dir: Path, paths: list[Path], batch_size: int, n_ne
     return time.perf_counter() - t0
 
 
-def run_ours(model_dir: Path, paths: list[Path], batch_size: int, n_new: int, query_block: int) -> dict:
+def run_ours(model_dir: Path, paths: list[Path], batch_size: int, n_new: int, query_block: int,
+             dtype: str = "float32") -> dict:
     """Cold and warm runs of our pipeline."""
     import resource
 
@@ -94,7 +96,7 @@ def run_ours(model_dir: Path, paths: list[Path], batch_size: int, n_new: int, qu
 
     tr = SpeechTranslator.from_pretrained(model_dir)
     batcher = tr.batcher(batch_size, max_new_tokens=n_new, min_new_tokens=n_new, num_beams=1,
-                         query_block=query_block)
+                         query_block=query_block, dtype=dtype)
     out = {}
     for label in ("cold", "warm"):
         before = decoding.compile_count()
@@ -130,6 +132,8 @@ def main() -> None:
     p.add_argument("--new-tokens", type=int, default=20)
     p.add_argument("--query-block", type=int, default=None,
                    help="our encoder's attention query block (default encoder.QUERY_BLOCK; 0: full)")
+    p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"),
+                   help="our compute dtype (the reference: float32)")
     args = p.parse_args()
     import torch
 
@@ -149,12 +153,12 @@ def main() -> None:
         paths = make_inputs(tmp / "audio", n)
         del params
         block = QUERY_BLOCK if args.query_block is None else args.query_block
-        ours = run_ours(tmp / "model", paths, args.batch_size, n_new, block)
+        ours = run_ours(tmp / "model", paths, args.batch_size, n_new, block, args.dtype)
         reference = run_reference(ref, tmp / "model", paths, args.batch_size, n_new)
         ref_padded = reference_padded_seconds(paths, args.batch_size)
     print(describe())
     print(f"{n} utterances (1-20 s), batch {args.batch_size}, {n_new} new tokens each, "
-          f"{args.threads} threads")
+          f"{args.threads} threads; ours in {args.dtype}, the reference in float32")
     print(f"{'':<24}{'seconds':>10}{'vs reference':>16}")
     print(f"{'reference':<24}{reference:>10.1f}{1.0:>15.2f}x")
     for label in ("cold", "warm"):
