@@ -232,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--top-p", type=float)
     g.add_argument("--seed", type=int, default=0)
     p.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32",
-                   help="compute dtype (bfloat16: ~2x faster on CPUs with AMX; close calls may "
+                   help="compute dtype (bfloat16: ~1.8x faster on CPUs with AMX; close calls may "
                    "pick other tokens than float32)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_translate)
