@@ -12,7 +12,7 @@ shapes (`bench_generate.FULL_ENCODER` / `FULL_DECODER`) unless --tiny. The decod
 `generate_from_encoder` over --tokens forced tokens (EOS banned), per step, the cross-attention
 keys/values projected once included; below the table, each step against the time the backend
 takes to read the same arrays op by op, one plain sum each (`op_by_op_read`): XLA:CPU streams
-arrays of a step's sizes (0.3-10 MB) well below one large read's bandwidth.
+arrays of a step's sizes (1 KB to 10 MB) well below one large read's bandwidth.
 
     python -m benchmarks.roofline [--seconds 5,20] [--batch 8] [--dtype float32|bfloat16]
         [--tokens 64] [--beams 1,5] [--parts conv,...] [--query-block N] [--tiny]
@@ -237,7 +237,7 @@ def op_by_op_read(arrays: list, steps: int, repeats: int) -> float:
     def loop(arrays: list) -> jax.Array:
         def body(_, s):
             for a in arrays:
-                s = jnp.sum(a.astype(jnp.float32) * s) * 1e-30 + 1.0
+                s = jnp.sum(a * s.astype(a.dtype), dtype=jnp.float32) * 1e-30 + 1.0  # nothing to hoist
             return s
 
         return jax.lax.fori_loop(0, steps, body, jnp.float32(1.0))
