@@ -227,17 +227,23 @@ def step_arrays(params, config: DecoderConfig, items: int, group: int, frames: i
 
 
 def op_by_op_read(arrays: list, steps: int, repeats: int) -> float:
-    """Seconds per step of a jitted loop of `steps` steps that reads `arrays` one plain sum per
-    array, in order (each sum depends on the last, as a decoder step's operations do): how fast
+    """Seconds per step of a jitted loop of `steps` steps that reads `arrays` one plain float32 sum
+    per array, in order (each depends on the last, as a decoder step's operations do): how fast
     this backend streams arrays of these sizes op by op, the practical floor of a step that reads
-    them (on CPU well below one large read's bandwidth)."""
+    them (on CPU well below one large read's bandwidth). 16-bit arrays are read as float32 words
+    (their bytes paired): bfloat16 arithmetic on CPU would time its conversions instead."""
     import jax
     import jax.numpy as jnp
+
+    def words(a: jax.Array) -> jax.Array:
+        if a.dtype.itemsize == 2:
+            return jax.lax.bitcast_convert_type(a.reshape(-1, 2), jnp.float32)
+        return a.astype(jnp.float32)
 
     def loop(arrays: list) -> jax.Array:
         def body(_, s):
             for a in arrays:
-                s = jnp.sum(a * s.astype(a.dtype), dtype=jnp.float32) * 1e-30 + 1.0  # nothing to hoist
+                s = jnp.sum(words(a) * s) * 1e-30 + 1.0  # depends on the last read
             return s
 
         return jax.lax.fori_loop(0, steps, body, jnp.float32(1.0))
