@@ -230,13 +230,13 @@ def op_by_op_read(arrays: list, steps: int, repeats: int) -> float:
     """Seconds per step of a jitted loop of `steps` steps that reads `arrays` one plain float32 sum
     per array, in order (each depends on the last, as a decoder step's operations do): how fast
     this backend streams arrays of these sizes op by op, the practical floor of a step that reads
-    them (on CPU well below one large read's bandwidth). 16-bit arrays are read as float32 words
-    (their bytes paired): bfloat16 arithmetic on CPU would time its conversions instead."""
+    them (on CPU well below one large read's bandwidth). 16-bit arrays (of even size) are read as
+    float32 words, their bytes paired: bfloat16 arithmetic on CPU would time its conversions."""
     import jax
     import jax.numpy as jnp
 
     def words(a: jax.Array) -> jax.Array:
-        if a.dtype.itemsize == 2:
+        if a.dtype.itemsize == 2 and a.size % 2 == 0:
             return jax.lax.bitcast_convert_type(a.reshape(-1, 2), jnp.float32)
         return a.astype(jnp.float32)
 
